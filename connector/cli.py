@@ -1,0 +1,87 @@
+"""The ``connector`` command: serve the connectors, run the exporter."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from connector.config import Settings
+
+
+@click.group()
+def main() -> None:
+    """Connector: low-code integration connectors served over HTTP."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--sandbox", is_flag=True, help="Run the embedded vendor emulators and use them as upstreams.")
+@click.option("--workers", default=2, show_default=True, type=int, help="gunicorn worker processes.")
+@click.option("--threads", default=4, show_default=True, type=int, help="Threads per worker.")
+def serve(host: str, port: int, sandbox: bool, workers: int, threads: int) -> None:
+    """Serve every installed connector with gunicorn."""
+    from gunicorn.app.base import BaseApplication
+
+    from connector.app import create_app
+
+    overrides: dict[str, Any] = {}
+    if sandbox:
+        overrides["SANDBOX"] = True
+    if "CONNECTOR_PUBLIC_URL" not in __import__("os").environ:
+        overrides["PUBLIC_URL"] = f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}"
+    # Built before forking (preload): specs are generated once and the sandbox, if any, runs in
+    # this master process where every worker reaches it over loopback.
+    app = create_app(overrides)
+
+    class Server(BaseApplication):
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("threads", threads)
+            self.cfg.set("worker_class", "gthread" if threads > 1 else "sync")
+            self.cfg.set("preload_app", True)
+            self.cfg.set("accesslog", "-")
+            self.cfg.set("timeout", 120)
+
+        def load(self) -> Any:
+            return app
+
+    click.echo(f"Serving on http://{host}:{port}  (docs: http://{host}:{port}/egoi/docs)", err=True)
+    Server().run()
+
+
+@main.command()
+@click.option("--public-url", default=None, help="Public base URL of the service, written into the specs.")
+@click.option(
+    "--out", "out_dir", default="openapi", show_default=True, type=click.Path(file_okay=False), help="Directory."
+)
+@click.option("--check", is_flag=True, help="Exit 1 if the files on disk differ from the declarations.")
+def export(public_url: str | None, out_dir: str, check: bool) -> None:
+    """Write each connector's Power Automate package and OpenAPI 3 document into OUT/<connector>/."""
+    from connector.registry import discover
+    from connector.spec.documents import Documents
+
+    settings = Settings.load({"PUBLIC_URL": public_url} if public_url else None)
+    stale = []
+    for catalog in discover(settings.catalogs):
+        documents = Documents.build(catalog, settings.public_url)
+        directory = Path(out_dir) / catalog.name
+        if check:
+            for name, content in documents.files().items():
+                path = directory / name
+                if not path.exists() or path.read_bytes() != content:
+                    stale.append(str(path))
+            continue
+        for path in documents.write(directory):
+            click.echo(f"wrote {path}")
+    if stale:
+        click.echo("stale: " + ", ".join(stale) + "\nrun: connector export", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+"""Settings read once from ``CONNECTOR_*`` environment variables.
+
+Every variable is listed in ``SETTINGS`` with its default and meaning, and the README's
+configuration table is checked against this list by a test, so the two cannot drift.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+PREFIX = "CONNECTOR_"
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    cast: type = str
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in {"1", "true", "yes", "on"}
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("PUBLIC_URL", "http://localhost:8000", "Public base URL written into the specs (host, scheme, base path)."),
+    Setting("CATALOGS", "", "Comma-separated connector names to serve; empty serves every installed catalog."),
+    Setting(
+        "SANDBOX", False, "Point every upstream at the embedded sandbox emulator (set by `serve --sandbox`).", _bool
+    ),
+    Setting("EGOI_API_URL", "https://api.egoiapp.com", "E-goi Marketing API v3 base URL."),
+    Setting("EGOI_TRANSACTIONAL_URL", "https://slingshot.egoiapp.com/api/v2", "E-goi Transactional API v2 base URL."),
+    Setting("ONGAGE_API_URL", "https://api.ongage.net", "Ongage API base URL."),
+    Setting("RATE_LIMIT", "100 per 60 seconds", "Calls allowed per credential and connector (flask-limiter syntax)."),
+    Setting(
+        "RATELIMIT_STORAGE_URL", "memory://", "Rate-limit storage shared by processes, e.g. redis://localhost:6379/0."
+    ),
+    Setting("MAX_BODY_BYTES", 20 * 1024 * 1024, "Largest request body accepted; larger bodies get 413.", int),
+    Setting("UPSTREAM_READ_TIMEOUT", 10.0, "Seconds to wait for upstream reads (GET).", float),
+    Setting("UPSTREAM_WRITE_TIMEOUT", 60.0, "Seconds to wait for upstream writes (POST, PATCH, PUT, DELETE).", float),
+    Setting("UPSTREAM_CONNECT_TIMEOUT", 5.0, "Seconds to wait for an upstream connection.", float),
+    Setting(
+        "UPSTREAM_RETRIES",
+        3,
+        "Retries for idempotent upstream calls on 408/429/502/503/504 and connection errors.",
+        int,
+    ),
+    Setting("UPSTREAM_BACKOFF", 0.5, "Backoff factor in seconds between upstream retries (doubles each retry).", float),
+    Setting("UPSTREAM_RETRY_AFTER_CAP", 30.0, "Longest upstream Retry-After honoured, in seconds.", float),
+    Setting("UPSTREAM_POOL_SIZE", 32, "Pooled upstream connections kept per host.", int),
+    Setting("LOG_LEVEL", "INFO", "Log level of the service."),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved configuration. Keys are the setting names without the prefix, lower-cased."""
+
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    @classmethod
+    def load(cls, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+        """Defaults, then ``CONNECTOR_*`` variables, then explicit overrides (tests, CLI flags)."""
+        environ = os.environ if environ is None else environ
+        overrides = {k.upper().removeprefix(PREFIX): v for k, v in (overrides or {}).items()}
+        values: dict[str, Any] = {}
+        for setting in SETTINGS:
+            raw = overrides.get(setting.name, environ.get(PREFIX + setting.name, setting.default))
+            values[setting.name.lower()] = setting.cast(raw)
+        for key, value in overrides.items():  # extra keys (e.g. upstream URLs of other catalogs)
+            values.setdefault(key.lower(), value)
+        return cls(values)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.values.get(name.lower(), os.environ.get(PREFIX + name.upper(), default))
+
+
+__all__ = ["SETTINGS", "Setting", "Settings"]

@@ -1,0 +1,208 @@
+"""Declarations: an operation is a class of data plus one method that does the work.
+
+The Flask runtime and the spec builder both read these classes, so a field, a summary or a
+status code is written once and cannot drift between what is served and what is documented.
+A :class:`Catalog` groups the operations of one vendor with its services and its branding.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from marshmallow import EXCLUDE, RAISE, Schema, pre_load
+
+from connector.upstream import UpstreamCall
+
+OPERATION_ID = re.compile(r"^[A-Z][A-Za-z0-9]*$")
+KEY = re.compile(r"^[a-z][a-z0-9_]*$")
+SUMMARY_FORBIDDEN = re.compile(r"[/\\<>*%&?]")
+
+
+class InputSchema(Schema):
+    """Base of every input: unknown fields are an error (a typo must not be silently ignored),
+    and optional fields sent empty (``""`` or ``null``, as Zapier and Make send unmapped fields)
+    count as not sent."""
+
+    class Meta:
+        unknown = RAISE
+
+    @pre_load
+    def _drop_blank_optionals(self, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        fields_ = self.fields
+        return {k: v for k, v in data.items() if not (v is None or v == "") or (k in fields_ and fields_[k].required)}
+
+
+class OutputSchema(Schema):
+    """Base of every output: documents exactly what the operation returns."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+
+class EmptySchema(InputSchema):
+    """Input of an operation that takes no parameters."""
+
+
+def dropdown(
+    operation_id: str,
+    value_path: str,
+    value_title: str,
+    collection: str = "items",
+    **parameters: str,
+) -> dict[str, Any]:
+    """A Power Automate dynamic dropdown filled by an internal lookup operation.
+
+    ``parameters`` map the lookup's parameter names to the names of sibling parameters of the
+    operation that shows the dropdown (e.g. contacts of the list chosen in ``list_id``).
+    """
+    source: dict[str, Any] = {
+        "operationId": operation_id,
+        "value-collection": collection,
+        "value-path": value_path,
+        "value-title": value_title,
+    }
+    if parameters:
+        source["parameters"] = {name: {"parameter": ref} for name, ref in parameters.items()}
+    return source
+
+
+class Operation:
+    """Common shape of actions and lookups. Subclasses set the attributes and ``perform``."""
+
+    key: ClassVar[str]
+    operation_id: ClassVar[str]
+    summary: ClassVar[str]
+    description: ClassVar[str]
+    visibility: ClassVar[str | None] = None
+    Input: ClassVar[type[Schema]] = EmptySchema
+    Output: ClassVar[type[Schema]]
+    upstream: ClassVar[str | None] = None  # service name in the catalog; None = the first one
+    status_code: ClassVar[int] = 200
+    method: ClassVar[str] = "POST"
+    path_prefix: ClassVar[str] = "actions"
+    example: ClassVar[dict[str, Any] | None] = None  # a request that works in the sandbox
+    response_example: ClassVar[Any] = None
+    errors: ClassVar[tuple[int, ...]] = ()  # statuses this operation adds to the common ones
+
+    def __init__(self) -> None:
+        self.input_schema = self.Input()
+        self.output_schema = self.Output()
+
+    @property
+    def path(self) -> str:
+        return f"/{self.path_prefix}/{self.key}"
+
+    def perform(self, data: dict[str, Any], upstream: UpstreamCall) -> Any:
+        raise NotImplementedError
+
+    @classmethod
+    def check(cls) -> list[str]:
+        """Declaration mistakes caught at start-up rather than by a user."""
+        problems = []
+        name = getattr(cls, "key", cls.__name__)
+        if not KEY.match(getattr(cls, "key", "")):
+            problems.append(f"{name}: key must be snake_case")
+        if not OPERATION_ID.match(getattr(cls, "operation_id", "")):
+            problems.append(f"{name}: operation_id must be PascalCase")
+        summary = getattr(cls, "summary", "")
+        if not summary or len(summary) > 80 or SUMMARY_FORBIDDEN.search(summary) or summary[-1] in ".!,;:":
+            problems.append(f"{name}: summary must be 1-80 chars, without /\\<>*%&? or final punctuation")
+        description = getattr(cls, "description", "")
+        if not description.endswith(".") or description == summary:
+            problems.append(f"{name}: description must be a full sentence that differs from the summary")
+        if cls.visibility not in (None, "important", "advanced", "internal"):
+            problems.append(f"{name}: visibility must be important, advanced or internal")
+        if not hasattr(cls, "Output"):
+            problems.append(f"{name}: Output schema is required")
+        return problems
+
+
+class Action(Operation):
+    """Something a flow does: ``POST /<connector>/actions/<key>`` with a JSON or form body."""
+
+    method = "POST"
+    path_prefix = "actions"
+
+
+class Lookup(Operation):
+    """A read used to fill dropdowns or to search: ``GET /<connector>/lookups/<key>?...``."""
+
+    method = "GET"
+    path_prefix = "lookups"
+    visibility = "internal"
+
+
+@dataclass(frozen=True)
+class Service:
+    """A vendor API the catalog calls. ``setting`` names the CONNECTOR_* variable of its URL."""
+
+    name: str
+    title: str
+    setting: str
+    auth_header: str
+    sandbox_path: str = ""
+
+
+@dataclass(frozen=True)
+class Credential:
+    """How a caller authenticates: the inbound header, passed through to the services."""
+
+    header: str
+    parameter: str = "api_key"
+    display_name: str = "API Key"
+    description: str = "The API key of your account."
+    tooltip: str = "Provide your API key"
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """One connector: its identity, services, credential, operations and branding."""
+
+    name: str
+    title: str
+    description: str
+    version: str
+    credential: Credential
+    services: tuple[Service, ...]
+    operations: tuple[type[Operation], ...]
+    publisher: str
+    brand_color: str
+    contact: dict[str, str] = field(default_factory=dict)
+    metadata: dict[str, str] = field(default_factory=dict)  # Website, Privacy policy, Categories
+    sandbox: Callable[[], Any] | None = None  # returns a WSGI app emulating the services
+    sandbox_notes: str = ""
+
+    def service(self, name: str | None) -> Service:
+        if name is None:
+            return self.services[0]
+        for service in self.services:
+            if service.name == name:
+                return service
+        raise KeyError(f"{self.name}: no service named {name!r}")
+
+    def check(self) -> list[str]:
+        problems = [p for op in self.operations for p in op.check()]
+        for attribute in ("key", "operation_id"):
+            seen: set[str] = set()
+            for op in self.operations:
+                value = getattr(op, attribute, None)
+                if value in seen:
+                    problems.append(f"{self.name}: duplicate {attribute} {value}")
+                seen.add(value)
+        for op in self.operations:
+            try:
+                self.service(op.upstream)
+            except KeyError as exc:
+                problems.append(str(exc))
+        return problems
+
+
+def validate_catalogs(catalogs: Iterable[Catalog]) -> None:
+    problems = [p for catalog in catalogs for p in catalog.check()]
+    if problems:
+        raise ValueError("invalid declarations:\n  " + "\n  ".join(problems))

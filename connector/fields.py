@@ -1,0 +1,177 @@
+"""Marshmallow fields for the formats the upstreams enforce, carrying Power Automate metadata.
+
+Every field accepts ``summary`` (shown as ``x-ms-summary``, Title Case), ``description``,
+``visibility`` (``important``/``advanced``/``internal``), ``example`` and ``dynamic_values``
+(a Power Automate dropdown source). They land in the field's metadata, which apispec turns into
+the property's keys, so specs and validation come from the same declaration.
+
+Error messages always name the expected format, because the person reading them is often
+building a flow, not reading our docs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from marshmallow import ValidationError, fields, validate
+
+PHONE_PATTERN = r"^\d{1,3}-\d{4,20}$"
+PHONE_MESSAGE = (
+    "Not a valid phone number: expected the format ccc-xxxxxxxxx, a country code of 1 to 3 digits, "
+    "a hyphen, then 4 to 20 digits (for example 351-912345678)."
+)
+DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+DATE_MESSAGE = "Not a valid date: expected the format yyyy-mm-dd and a real calendar date (for example 1990-01-31)."
+DATETIME_PATTERN = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"
+DATETIME_MESSAGE = (
+    "Not a valid date and time: expected the format yyyy-MM-dd HH:mm:ss and a real calendar time "
+    "(for example 2026-12-31 09:30:00)."
+)
+
+VISIBILITIES = ("important", "advanced", "internal")
+
+
+def _metadata(
+    metadata: dict[str, Any] | None,
+    summary: str | None,
+    description: str | None,
+    visibility: str | None,
+    example: Any,
+    dynamic_values: dict[str, Any] | None,
+) -> dict[str, Any]:
+    md = dict(metadata or {})
+    if summary:
+        md["x_ms_summary"] = summary
+    if description:
+        md["description"] = description
+    if visibility:
+        if visibility not in VISIBILITIES:
+            raise ValueError(f"visibility must be one of {VISIBILITIES}, not {visibility!r}")
+        md["x_ms_visibility"] = visibility
+    if example is not None:
+        md["example"] = example
+    if dynamic_values:
+        md["x_ms_dynamic_values"] = dynamic_values
+    return md
+
+
+class Described:
+    """Mixin turning our keyword arguments into field metadata."""
+
+    def __init__(
+        self,
+        *args: Any,
+        summary: str | None = None,
+        description: str | None = None,
+        visibility: str | None = None,
+        example: Any = None,
+        dynamic_values: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        md = _metadata(metadata, summary, description, visibility, example, dynamic_values)
+        super().__init__(*args, metadata=md, **kwargs)  # type: ignore[call-arg]
+
+
+class String(Described, fields.String):
+    pass
+
+
+class Integer(Described, fields.Integer):
+    default_error_messages = {"invalid": "Not a valid whole number."}
+
+
+class Boolean(Described, fields.Boolean):
+    pass
+
+
+class List(Described, fields.List):
+    pass
+
+
+class Nested(Described, fields.Nested):
+    pass
+
+
+class Dict(Described, fields.Dict):
+    pass
+
+
+class Email(Described, fields.Email):
+    default_error_messages = {"invalid": "Not a valid email address: expected the form name@example.com."}
+
+
+class Phone(String):
+    """Phone or cellphone in E-goi's ``ccc-xxxxxxxxx`` form (the upstream's own pattern)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("example", "351-912345678")
+        validators = [validate.Regexp(PHONE_PATTERN, error=PHONE_MESSAGE)]
+        super().__init__(*args, validate=validators, **kwargs)
+
+
+class _PatternedCalendarString(String):
+    """A string whose pattern and calendar validity are both checked; kept as the string sent."""
+
+    pattern: str = ""
+    message: str = ""
+    parse_format: str = ""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, validate=[validate.Regexp(self.pattern, error=self.message)], **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            dt.datetime.strptime(text, self.parse_format)
+        except ValueError:
+            raise ValidationError(self.message) from None
+        return text
+
+
+class Date(_PatternedCalendarString):
+    """A calendar date ``yyyy-mm-dd``; ``2023-02-30`` is rejected, not rolled over."""
+
+    pattern = DATE_PATTERN
+    message = DATE_MESSAGE
+    parse_format = "%Y-%m-%d"
+
+
+class DateTime(_PatternedCalendarString):
+    """A local date-time ``yyyy-MM-dd HH:mm:ss`` as the upstreams take for scheduling and filters."""
+
+    pattern = DATETIME_PATTERN
+    message = DATETIME_MESSAGE
+    parse_format = "%Y-%m-%d %H:%M:%S"
+
+
+class Choice(String):
+    """A string from a fixed set, exactly as the upstream documents it."""
+
+    def __init__(self, choices: tuple[str, ...] | list[str], *args: Any, **kwargs: Any) -> None:
+        self.choices = tuple(choices)
+        error = "Must be one of: " + ", ".join(self.choices) + "."
+        super().__init__(*args, validate=validate.OneOf(self.choices, error=error), **kwargs)
+
+
+class BoundedInteger(Integer):
+    """An integer within inclusive bounds; the message states the bounds."""
+
+    def __init__(self, *args: Any, minimum: int | None = None, maximum: int | None = None, **kwargs: Any) -> None:
+        if minimum is not None and maximum is not None:
+            error = f"Must be a whole number from {minimum} to {maximum}."
+        elif minimum is not None:
+            error = f"Must be a whole number of at least {minimum}."
+        else:
+            error = f"Must be a whole number of at most {maximum}."
+        super().__init__(*args, validate=validate.Range(min=minimum, max=maximum, error=error), **kwargs)
+
+
+class Id(BoundedInteger):
+    """A positive upstream identifier (list, tag, ...)."""
+
+    default_error_messages = {"invalid": "Not a valid id: expected a whole number of at least 1."}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, minimum=1, **kwargs)

@@ -1,0 +1,47 @@
+"""Running catalog sandboxes (vendor emulators) in-process, on loopback, over real HTTP.
+
+Each sandbox is a WSGI app served by a threaded werkzeug server in a daemon thread on an
+ephemeral port of 127.0.0.1. The connector then reaches it exactly as it reaches the vendor:
+through its pooled HTTP client, so the sandbox exercises the whole request path.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from connector.declarations import Catalog
+
+
+@dataclass
+class RunningSandbox:
+    catalog: str
+    server: BaseWSGIServer
+    thread: threading.Thread
+    app: Any
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.thread.join(timeout=5)
+
+
+def start(catalog: Catalog, port: int = 0) -> RunningSandbox:
+    if catalog.sandbox is None:
+        raise ValueError(f"catalog {catalog.name} has no sandbox")
+    app = catalog.sandbox()
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name=f"sandbox-{catalog.name}", daemon=True)
+    thread.start()
+    return RunningSandbox(catalog.name, server, thread, app)
+
+
+def service_urls(catalog: Catalog, sandbox: RunningSandbox) -> dict[str, str]:
+    """Setting overrides pointing every service of the catalog at its sandbox."""
+    return {service.setting: sandbox.url + service.sandbox_path for service in catalog.services}

@@ -1,0 +1,1 @@
+"""Spec generation: OpenAPI documents, Power Automate packages, and their export to ``openapi/``."""

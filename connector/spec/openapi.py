@@ -1,0 +1,170 @@
+"""Swagger 2.0 (Power Automate) and OpenAPI 3 documents built from the declarations with apispec.
+
+Field metadata becomes property keys through apispec's marshmallow plugin (``x_ms_summary`` →
+``x-ms-summary``); operation-level Power Automate keys come in through :class:`PowerAutomatePlugin`.
+Nothing is post-edited after generation, so the specs say exactly what the declarations say.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from apispec import APISpec, BasePlugin
+from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import Schema, fields
+
+from connector import fields as cf
+from connector.declarations import Catalog, Operation, OutputSchema
+
+SWAGGER = "2.0"
+OPENAPI = "3.0.3"
+
+COMMON_ERRORS: dict[int, str] = {
+    400: "The body is not valid JSON.",
+    401: "The API key is missing or was rejected.",
+    403: "The API key is not allowed to do this.",
+    404: "An item the request refers to does not exist.",
+    413: "The body is larger than the limit.",
+    422: "A field is missing or not in the expected format; `errors` names each field.",
+    429: "Too many calls for this credential; retry after the seconds given in Retry-After.",
+    502: "The upstream service failed or could not be reached.",
+    504: "The upstream service did not answer in time.",
+}
+OPTIONAL_ERRORS: dict[int, str] = {
+    409: "The item conflicts with an existing one; the body carries the existing item's id.",
+}
+
+
+class ProblemSchema(OutputSchema):
+    """RFC 9457 problem details, the body of every error answer."""
+
+    type = fields.String(metadata={"description": "URI naming the kind of problem."})
+    title = fields.String(metadata={"description": "Short summary of the kind of problem."})
+    status = fields.Integer(metadata={"description": "HTTP status code."})
+    detail = fields.String(metadata={"description": "What went wrong, in a sentence."})
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={"description": "Messages per field, keyed by field name (dotted for nested fields)."},
+    )
+
+
+def _schema_name(schema: type[Schema] | Schema) -> str:
+    cls = schema if isinstance(schema, type) else type(schema)
+    name = cls.__name__
+    return name[:-6] if name.endswith("Schema") and name != "Schema" else name
+
+
+class PowerAutomatePlugin(BasePlugin):
+    """Adds the operation-level keys Power Automate reads, from the declaration."""
+
+    def init_spec(self, spec: APISpec) -> None:
+        self.openapi_version = spec.openapi_version
+
+    def operation_helper(self, path: str | None = None, operations: dict | None = None, **kwargs: Any) -> None:
+        declaration: Operation | None = kwargs.get("declaration")
+        if declaration is None or operations is None:
+            return
+        operation = operations[declaration.method.lower()]
+        if declaration.visibility:
+            operation["x-ms-visibility"] = declaration.visibility
+
+
+def _error_responses(operation: Operation, version: str) -> dict[str, Any]:
+    statuses = {**COMMON_ERRORS, **{s: OPTIONAL_ERRORS[s] for s in operation.errors if s in OPTIONAL_ERRORS}}
+    responses: dict[str, Any] = {}
+    for status in sorted(statuses):
+        response: dict[str, Any] = {"description": statuses[status]}
+        if version == SWAGGER:
+            response["schema"] = "Problem"
+        else:
+            response["content"] = {"application/problem+json": {"schema": "Problem"}}
+        if status == 429:
+            header = {"description": "Seconds to wait before calling again.", "type": "integer"}
+            response["headers"] = {
+                "Retry-After": header
+                if version == SWAGGER
+                else {"description": header["description"], "schema": {"type": "integer"}}
+            }
+        responses[str(status)] = response
+    return responses
+
+
+def _operation(operation: Operation, version: str) -> dict[str, Any]:
+    schema_in = operation.Input
+    schema_out = operation.Output
+    success: dict[str, Any] = {
+        "description": operation.Output.__doc__.strip().split("\n")[0] if operation.Output.__doc__ else "Success."
+    }
+    if version == SWAGGER:
+        success["schema"] = schema_out
+        if operation.response_example is not None:
+            success["examples"] = {"application/json": operation.response_example}
+    else:
+        media: dict[str, Any] = {"schema": schema_out}
+        if operation.response_example is not None:
+            media["example"] = operation.response_example
+        success["content"] = {"application/json": media}
+    spec_op: dict[str, Any] = {
+        "operationId": operation.operation_id,
+        "summary": operation.summary,
+        "description": operation.description,
+        "tags": [operation.path_prefix.capitalize()],
+        "responses": {str(operation.status_code): success, **_error_responses(operation, version)},
+    }
+    if operation.method == "GET":
+        if schema_in().fields:
+            spec_op["parameters"] = [{"in": "query", "schema": schema_in}]
+    elif version == SWAGGER:
+        spec_op["parameters"] = [{"in": "body", "name": "body", "required": True, "schema": schema_in}]
+    else:
+        media = {"schema": schema_in}
+        if operation.example is not None:
+            media["example"] = operation.example
+        spec_op["requestBody"] = {"required": True, "content": {"application/json": media}}
+    return spec_op
+
+
+def build_spec(catalog: Catalog, version: str, public_url: str) -> dict[str, Any]:
+    """The whole document of one catalog as a dict, for one OpenAPI version."""
+    base = public_url.rstrip("/") + "/" + catalog.name
+    parts = urlsplit(base)
+    options: dict[str, Any] = {
+        "info": {
+            "description": catalog.description,
+            "contact": dict(catalog.contact),
+        },
+        "x-ms-connector-metadata": [{"propertyName": k, "propertyValue": v} for k, v in catalog.metadata.items()],
+    }
+    security_scheme = {"type": "apiKey", "in": "header", "name": catalog.credential.header}
+    if version == SWAGGER:
+        options.update(
+            host=parts.netloc,
+            basePath=parts.path or "/",
+            schemes=[parts.scheme],
+            consumes=["application/json", "application/x-www-form-urlencoded"],
+            produces=["application/json", "application/problem+json"],
+            security=[{catalog.credential.parameter: []}],
+        )
+    else:
+        options.update(servers=[{"url": base}], security=[{catalog.credential.parameter: []}])
+    marshmallow_plugin = MarshmallowPlugin(schema_name_resolver=_schema_name)
+    spec = APISpec(
+        title=catalog.title,
+        version=catalog.version,
+        openapi_version=version,
+        plugins=[marshmallow_plugin, PowerAutomatePlugin()],
+        **options,
+    )
+    marshmallow_plugin.map_to_openapi_type(cf.Date, "string", "date")
+    spec.components.security_scheme(catalog.credential.parameter, security_scheme)
+    spec.components.schema("Problem", schema=ProblemSchema)
+    for operation_class in catalog.operations:
+        operation = operation_class()
+        spec.path(
+            path=operation.path,
+            operations={operation.method.lower(): _operation(operation, version)},
+            declaration=operation,
+        )
+    return spec.to_dict()

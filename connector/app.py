@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
+import time
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, current_app, request
-from flask_limiter import Limiter
+from flask_limiter import Limiter, RateLimitExceeded
 
 from connector import sandbox as sandboxes
 from connector.config import Settings
 from connector.declarations import Catalog
 from connector.docs import render_docs
-from connector.errors import register_error_handlers
+from connector.errors import Problem, register_error_handlers
 from connector.jsonio import JSON, OrjsonProvider, json_response
 from connector.registry import discover
 from connector.runtime import build_blueprint
@@ -75,7 +77,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     app.json = OrjsonProvider(app)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    app.config["RATELIMIT_HEADERS_ENABLED"] = True
     register_error_handlers(app)
 
     catalogs = discover(settings.catalogs)
@@ -88,9 +89,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app=app,
         storage_uri=settings.ratelimit_storage_url,
         strategy="moving-window",
-        headers_enabled=True,
+        headers_enabled=False,  # it would put Retry-After on every success; we set it on 429 only
     )
     app.extensions["connector.limiter"] = limiter
+
+    @app.errorhandler(RateLimitExceeded)
+    def _rate_limited(exc: RateLimitExceeded) -> Response:
+        current = limiter.current_limit
+        wait = math.ceil(current.reset_at - time.time()) if current else 60
+        detail = f"Too many calls with this API key: the limit is {exc.description}. Retry after {max(wait, 1)} s."
+        return Problem(429, detail, headers={"Retry-After": str(max(wait, 1))}).response()
 
     upstream_config = UpstreamSettings.from_settings(settings)
     documents: dict[str, Documents] = {}

@@ -12,6 +12,7 @@ building a flow, not reading our docs.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from marshmallow import ValidationError, fields, validate
@@ -79,7 +80,30 @@ class String(Described, fields.String):
 
 
 class Integer(Described, fields.Integer):
+    """An integer; ``"42"`` from a form is fine, ``1.5`` is not silently truncated."""
+
     default_error_messages = {"invalid": "Not a valid whole number."}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, float) and not value.is_integer():
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class FullMatch(validate.Regexp):
+    """A regexp validator over the whole string, ASCII digits only.
+
+    ``re.match`` with ``$`` accepts a trailing newline and ``\\d`` accepts any Unicode digit;
+    the upstreams accept neither. The pattern stays the plain one so specs can show it.
+    """
+
+    def __init__(self, pattern: str, error: str) -> None:
+        super().__init__(re.compile(pattern, re.ASCII), error=error)
+
+    def __call__(self, value: Any) -> Any:
+        if self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
 
 
 class Boolean(Described, fields.Boolean):
@@ -107,7 +131,7 @@ class Phone(String):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("example", "351-912345678")
-        validators = [validate.Regexp(PHONE_PATTERN, error=PHONE_MESSAGE)]
+        validators = [FullMatch(PHONE_PATTERN, error=PHONE_MESSAGE)]
         super().__init__(*args, validate=validators, **kwargs)
 
 
@@ -119,7 +143,7 @@ class _PatternedCalendarString(String):
     parse_format: str = ""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, validate=[validate.Regexp(self.pattern, error=self.message)], **kwargs)
+        super().__init__(*args, validate=[FullMatch(self.pattern, error=self.message)], **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import validate
-
 from connector import fields as f
 from connector.declarations import dropdown
 
@@ -43,7 +41,7 @@ def list_id() -> f.Id:
 
 def contact_id(**kwargs: Any) -> f.String:
     return f.String(
-        validate=validate.Regexp(CONTACT_ID_PATTERN, error=CONTACT_ID_MESSAGE),
+        validate=f.FullMatch(CONTACT_ID_PATTERN, error=CONTACT_ID_MESSAGE),
         example="2f3a4b5c6d",
         **kwargs,
     )

@@ -27,7 +27,7 @@ class AddTagInput(InputSchema):
         dynamic_values=dropdown("GetTag", value_path="tag_id", value_title="name"),
     )
     contacts = f.List(
-        f.String(validate=validate.Regexp(CONTACT_ID_PATTERN, error=CONTACT_ID_MESSAGE)),
+        f.String(validate=f.FullMatch(CONTACT_ID_PATTERN, error=CONTACT_ID_MESSAGE)),
         required=True,
         validate=validate.Length(min=1, max=MAX_CONTACTS, error=f"Provide from 1 to {MAX_CONTACTS} contact ids."),
         summary="Contacts",

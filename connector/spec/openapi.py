@@ -69,6 +69,12 @@ class PowerAutomatePlugin(BasePlugin):
         operation = operations[declaration.method.lower()]
         if declaration.visibility:
             operation["x-ms-visibility"] = declaration.visibility
+        if self.openapi_version.major < 3:
+            # Swagger 2.0 has no ``example`` on query/path/header parameters (only in schemas), and
+            # both openapi-spec-validator and Power Automate reject it there; keep it as ``x-example``.
+            for parameter in operation.get("parameters", []):
+                if isinstance(parameter, dict) and parameter.get("in") != "body" and "example" in parameter:
+                    parameter["x-example"] = parameter.pop("example")
 
 
 def _error_responses(operation: Operation, version: str) -> dict[str, Any]:

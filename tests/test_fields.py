@@ -1,0 +1,148 @@
+"""The seed formats, table-driven: every bad value gets a message naming the expected format."""
+
+from __future__ import annotations
+
+import pytest
+from marshmallow import Schema, ValidationError
+
+from connector import fields as f
+
+PHONE_FORMAT = "ccc-xxxxxxxxx"
+DATE_FORMAT = "yyyy-mm-dd"
+
+
+class Sample(Schema):
+    phone = f.Phone()
+    date = f.Date()
+    when = f.DateTime()
+    choice = f.Choice(("urgent", "non-urgent"))
+    bounded = f.BoundedInteger(minimum=1, maximum=100)
+    ident = f.Id()
+    email = f.Email()
+
+
+def errors_for(field: str, value):
+    try:
+        Sample().load({field: value})
+    except ValidationError as exc:
+        return exc.messages[field]
+    return None
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["351-912345678", "1-1234", "44-7911123456", "999-12345678901234567890"],
+)
+def test_good_phones(value):
+    assert errors_for("phone", value) is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "+351 912345678",
+        "+351-912345678",
+        "351912345678",
+        "351 912345678",
+        "351-9123 45678",
+        "1234-912345678",
+        "351-123",
+        "351-123456789012345678901",
+        "abc-defghijk",
+        "351-91234567x",
+        "351-٩١٢٣٤٥٦٧٨",  # Arabic-Indic digits are not ASCII digits
+        "",
+        " 351-912345678",
+        "351-912345678\n",
+    ],
+)
+def test_bad_phones_name_the_format(value):
+    messages = errors_for("phone", value)
+    assert messages and PHONE_FORMAT in messages[0], messages
+
+
+def test_phone_rejects_non_strings():
+    assert "Not a valid string." in errors_for("phone", 351912345678)
+
+
+@pytest.mark.parametrize("value", ["1990-01-31", "2024-02-29", "2000-02-29", "2023-12-31"])
+def test_good_dates(value):
+    assert errors_for("date", value) is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2023-02-30",
+        "2023-02-29",  # not a leap year
+        "1900-02-29",
+        "1990-13-01",
+        "1990-00-10",
+        "1990-01-00",
+        "1990-1-31",
+        "31-01-1990",
+        "1990/01/31",
+        "19900131",
+        "1990-01-31T00:00:00",
+        "yesterday",
+        "",
+    ],
+)
+def test_bad_dates_name_the_format(value):
+    messages = errors_for("date", value)
+    assert messages and DATE_FORMAT in messages[0], messages
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        ("2026-12-31 09:30:00", True),
+        ("2026-02-29 09:30:00", False),
+        ("2026-12-31 24:00:00", False),
+        ("2026-12-31T09:30:00", False),
+        ("2026-12-31 9:30", False),
+    ],
+)
+def test_schedule_datetimes(value, ok):
+    messages = errors_for("when", value)
+    assert (messages is None) is ok
+    if not ok:
+        assert "yyyy-MM-dd HH:mm:ss" in messages[0]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("choice", "URGENT", "Must be one of: urgent, non-urgent."),
+        ("choice", "low", "Must be one of: urgent, non-urgent."),
+        ("bounded", 0, "Must be a whole number from 1 to 100."),
+        ("bounded", 101, "Must be a whole number from 1 to 100."),
+        ("bounded", "ten", "Not a valid whole number."),
+        ("bounded", 1.5, "Not a valid whole number."),
+        ("ident", 0, "Must be a whole number of at least 1."),
+        ("ident", -4, "Must be a whole number of at least 1."),
+        ("email", "ana.example.com", "Not a valid email address: expected the form name@example.com."),
+    ],
+)
+def test_enums_bounds_and_emails(field, value, message):
+    assert errors_for(field, value) == [message]
+
+
+@pytest.mark.parametrize(("field", "value"), [("bounded", 1), ("bounded", 100), ("bounded", "42"), ("ident", 7)])
+def test_bounds_are_inclusive_and_forms_strings_are_numbers(field, value):
+    assert errors_for(field, value) is None
+
+
+def test_metadata_becomes_power_automate_keys():
+    field = f.String(summary="First Name", description="First name.", visibility="advanced", example="Ana")
+    assert field.metadata == {
+        "x_ms_summary": "First Name",
+        "description": "First name.",
+        "x_ms_visibility": "advanced",
+        "example": "Ana",
+    }
+
+
+def test_unknown_visibility_is_a_declaration_error():
+    with pytest.raises(ValueError, match="visibility"):
+        f.String(visibility="hidden")

@@ -96,9 +96,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     @app.errorhandler(RateLimitExceeded)
     def _rate_limited(exc: RateLimitExceeded) -> Response:
         current = limiter.current_limit
-        wait = math.ceil(current.reset_at - time.time()) if current else 60
-        detail = f"Too many calls with this API key: the limit is {exc.description}. Retry after {max(wait, 1)} s."
-        return Problem(429, detail, headers={"Retry-After": str(max(wait, 1))}).response()
+        wait = 60
+        if current is not None:  # reset_at is rounded up; never ask for more than one window
+            wait = min(math.ceil(current.reset_at - time.time()), current.limit.get_expiry())
+        wait = max(wait, 1)
+        detail = f"Too many calls with this API key: the limit is {exc.description}. Retry after {wait} s."
+        return Problem(429, detail, headers={"Retry-After": str(wait)}).response()
 
     upstream_config = UpstreamSettings.from_settings(settings)
     documents: dict[str, Documents] = {}

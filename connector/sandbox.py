@@ -37,7 +37,9 @@ def start(catalog: Catalog, port: int = 0) -> RunningSandbox:
         raise ValueError(f"catalog {catalog.name} has no sandbox")
     app = catalog.sandbox()
     server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name=f"sandbox-{catalog.name}", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"sandbox-{catalog.name}", daemon=True
+    )
     thread.start()
     return RunningSandbox(catalog.name, server, thread, app)
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from marshmallow import EXCLUDE, RAISE, Schema, pre_load
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, pre_load, validates_schema
 
 from connector.upstream import UpstreamCall
 
@@ -23,18 +23,28 @@ SUMMARY_FORBIDDEN = re.compile(r"[/\\<>*%&?]")
 
 class InputSchema(Schema):
     """Base of every input: unknown fields are an error (a typo must not be silently ignored),
-    and optional fields sent empty (``""`` or ``null``, as Zapier and Make send unmapped fields)
-    count as not sent."""
+    and optional fields sent as ``null`` (as flows send unmapped fields) count as not sent.
+    (Empty strings count as not sent only in form bodies, which have no null: see runtime.)"""
 
     class Meta:
         unknown = RAISE
+
+    # At least one of these fields must be given (e.g. a contact needs an email, a cellphone or a
+    # phone). Enforced here and documented as ``anyOf`` in OpenAPI 3 by the spec builder.
+    require_any_of: ClassVar[tuple[str, ...]] = ()
+
+    @validates_schema
+    def _check_require_any_of(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if self.require_any_of and not any(data.get(name) not in (None, "") for name in self.require_any_of):
+            names = ", ".join(self.require_any_of[:-1]) + " or " + self.require_any_of[-1]
+            raise ValidationError(f"Provide at least one of {names}.", field_name=self.require_any_of[0])
 
     @pre_load
     def _drop_blank_optionals(self, data: Any, **kwargs: Any) -> Any:
         if not isinstance(data, dict):
             return data
         fields_ = self.fields
-        return {k: v for k, v in data.items() if not (v is None or v == "") or (k in fields_ and fields_[k].required)}
+        return {k: v for k, v in data.items() if v is not None or (k in fields_ and fields_[k].required)}
 
 
 class OutputSchema(Schema):

@@ -18,7 +18,7 @@ from connector.jsonio import PROBLEM_JSON, json_response
 
 log = logging.getLogger(__name__)
 
-PROBLEM_TYPES = {
+PROBLEM_TYPES: dict[int | str, str] = {
     400: "malformed-request",
     401: "unauthorized",
     403: "forbidden",
@@ -31,12 +31,13 @@ PROBLEM_TYPES = {
     429: "rate-limited",
     500: "internal-error",
     502: "upstream-error",
+    "upstream-rejected": "upstream-rejected",
     504: "upstream-timeout",
 }
 
 
-def problem_type(status: int) -> str:
-    return "urn:connector:problem:" + PROBLEM_TYPES.get(status, str(status))
+def problem_type(status_or_kind: int | str) -> str:
+    return "urn:connector:problem:" + PROBLEM_TYPES.get(status_or_kind, str(status_or_kind))
 
 
 class Problem(Exception):
@@ -50,9 +51,11 @@ class Problem(Exception):
         title: str | None = None,
         errors: dict[str, list[str]] | None = None,
         headers: dict[str, str] | None = None,
+        kind: str | None = None,
         **extensions: Any,
     ) -> None:
         super().__init__(detail)
+        self.kind = kind  # a more specific problem type than the status gives
         self.status = status
         self.detail = detail
         self.title = title or HTTPStatus(status).phrase
@@ -62,7 +65,7 @@ class Problem(Exception):
 
     def to_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {
-            "type": problem_type(self.status),
+            "type": problem_type(self.kind or self.status),
             "title": self.title,
             "status": self.status,
             "detail": self.detail,

@@ -31,6 +31,7 @@ DATETIME_MESSAGE = (
 )
 
 VISIBILITIES = ("important", "advanced", "internal")
+INT32_MAX = 2**31 - 1
 
 
 def _metadata(
@@ -72,6 +73,9 @@ class Described:
         **kwargs: Any,
     ) -> None:
         md = _metadata(metadata, summary, description, visibility, example, dynamic_values)
+        # An optional field may be sent as null (= not sent), as flows send unmapped fields;
+        # saying so here makes the specs document it (x-nullable / nullable).
+        kwargs.setdefault("allow_none", not kwargs.get("required", False))
         super().__init__(*args, metadata=md, **kwargs)  # type: ignore[call-arg]
 
 
@@ -80,13 +84,18 @@ class String(Described, fields.String):
 
 
 class Integer(Described, fields.Integer):
-    """An integer; ``"42"`` from a form is fine, ``1.5`` is not silently truncated."""
+    """A JSON integer, strictly: ``"42"`` and ``1.5`` are errors in JSON, as the spec says.
+    (Form and query values are text; the runtime converts them before validation.)"""
 
     default_error_messages = {"invalid": "Not a valid whole number."}
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("strict", True)
+        super().__init__(*args, **kwargs)
+
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
-        if isinstance(value, float) and not value.is_integer():
-            raise self.make_error("invalid")
+        if isinstance(value, float) and value.is_integer():  # JSON Schema: 1.0 is an integer
+            value = int(value)
         return super()._deserialize(value, attr, data, **kwargs)
 
 
@@ -107,11 +116,22 @@ class FullMatch(validate.Regexp):
 
 
 class Boolean(Described, fields.Boolean):
-    pass
+    """A JSON boolean, strictly (form values are converted by the runtime)."""
+
+    default_error_messages = {"invalid": "Not a valid boolean: expected true or false."}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
 
 
 class List(Described, fields.List):
-    pass
+    """A list whose items are never null: null means "not sent" only for a whole field."""
+
+    def __init__(self, cls_or_instance: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(cls_or_instance, *args, **kwargs)
+        self.inner.allow_none = False
 
 
 class Nested(Described, fields.Nested):
@@ -180,13 +200,14 @@ class Choice(String):
 
 
 class BoundedInteger(Integer):
-    """An integer within inclusive bounds; the message states the bounds."""
+    """An integer within inclusive bounds; the message states the bounds. Without an explicit
+    maximum the bound is the upstreams' 32-bit integer range, so no value overflows downstream."""
 
     def __init__(self, *args: Any, minimum: int | None = None, maximum: int | None = None, **kwargs: Any) -> None:
-        if minimum is not None and maximum is not None:
+        if maximum is None:
+            maximum = INT32_MAX
+        if minimum is not None:
             error = f"Must be a whole number from {minimum} to {maximum}."
-        elif minimum is not None:
-            error = f"Must be a whole number of at least {minimum}."
         else:
             error = f"Must be a whole number of at most {maximum}."
         super().__init__(*args, validate=validate.Range(min=minimum, max=maximum, error=error), **kwargs)

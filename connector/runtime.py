@@ -6,6 +6,7 @@ blueprint is built; a request only parses, validates, calls upstream and encodes
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -21,22 +22,56 @@ from connector.upstream import UpstreamService
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
-def _list_fields(schema: Schema) -> frozenset[str]:
-    return frozenset(name for name, f in schema.fields.items() if isinstance(f, fields.List))
+INTEGER = re.compile(r"^[+-]?\d+$", re.ASCII)
+TRUE = frozenset({"true", "1", "on", "yes"})
+FALSE = frozenset({"false", "0", "off", "no"})
 
 
-def _multidict_to_dict(values: Any, list_fields: frozenset[str]) -> dict[str, Any]:
-    """Query strings and forms repeat a key for lists (``contacts=a&contacts=b``)."""
-    return {key: values.getlist(key) if key in list_fields else values.get(key) for key in values.keys()}
+def _from_text(field: fields.Field) -> Callable[[str], Any]:
+    """How a text value of a form or query string becomes the JSON type the field expects.
+    Text that does not convert is passed on as it is, so validation names the field."""
+    if isinstance(field, fields.Integer):
+        return lambda text: int(text) if INTEGER.match(text) else text
+    if isinstance(field, fields.Boolean):
+        return lambda text: True if text.lower() in TRUE else False if text.lower() in FALSE else text
+    return lambda text: text
 
 
-def read_payload(method: str, list_fields: frozenset[str]) -> Any:
+class TextInput:
+    """Reads forms and query strings, which carry only text, into the shape of a JSON body."""
+
+    def __init__(self, schema: Schema) -> None:
+        self.converters: dict[str, Callable[[str], Any]] = {}
+        self.lists: set[str] = set()
+        for name, field in schema.fields.items():
+            key = field.data_key or name
+            if isinstance(field, fields.List):
+                self.lists.add(key)
+                field = field.inner
+            self.converters[key] = _from_text(field)
+
+    def read(self, values: Any) -> dict[str, Any]:
+        """Lists repeat a key (``contacts=a&contacts=b``); there is no null, so an empty value
+        means "not given" (an HTML form's blank input, a sender's unset field)."""
+        data: dict[str, Any] = {}
+        for key in values.keys():
+            convert = self.converters.get(key, str)
+            if key in self.lists:
+                items = [convert(v) for v in values.getlist(key) if v != ""]
+                if items:
+                    data[key] = items
+            elif (value := values.get(key)) != "":
+                data[key] = convert(value)
+        return data
+
+
+def read_payload(method: str, text_input: TextInput) -> Any:
     """The caller's input: query string for GET, else a JSON or form body."""
     if method == "GET":
-        return _multidict_to_dict(request.args, list_fields)
+        return text_input.read(request.args)
     mimetype = request.mimetype
     if mimetype in FORM_TYPES:
-        return _multidict_to_dict(request.form, list_fields)
+        return text_input.read(request.form)
     raw = request.get_data(cache=False)  # raises 413 past MAX_CONTENT_LENGTH
     if not raw.strip():
         return {}
@@ -64,11 +99,11 @@ def make_view(catalog: Catalog, operation: Operation, service: UpstreamService) 
     bind = service.bind
     method = operation.method
     status = operation.status_code
-    list_fields = _list_fields(operation.input_schema)
+    text_input = TextInput(operation.input_schema)
 
     def view() -> Response:
         credential = credential_of(catalog)
-        payload = read_payload(method, list_fields)
+        payload = read_payload(method, text_input)
         try:
             data = load(payload)
         except ValidationError as exc:

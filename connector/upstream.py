@@ -186,8 +186,9 @@ class UpstreamError(Problem):
         upstream_detail = _upstream_detail(body)
         errors = _upstream_errors(body)
         extra: dict[str, Any] = {}
-        if status in (400, 422):
+        if status in (400, 422):  # our validation passed, so this is the upstream's own rule
             mapped, detail = 422, f"{name} rejected the request"
+            extra["kind"] = "upstream-rejected"
         elif status == 401:
             mapped, detail = 401, f"{name} rejected the API key: check the credential of this connection"
         elif status == 403:

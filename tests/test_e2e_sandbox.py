@@ -5,8 +5,8 @@ from __future__ import annotations
 import requests
 
 from actions.egoi.sandbox import SANDBOX_INVALID_KEY
-from connector.app import create_app
 from connector import sandbox as sandboxes
+from connector.app import create_app
 from tests.conftest import KEY, TEST_SETTINGS
 
 CONTACT = {"list_id": 1, "email": "ana@example.com", "cellphone": "351-912345678", "birth_date": "1990-01-31"}
@@ -43,8 +43,12 @@ def test_bad_formats_are_422_and_create_nothing(client):
 
 
 def test_update_contact_changes_only_what_is_sent(client, egoi_sandbox):
-    contact_id = client.post("/egoi/actions/create_contact", json={**CONTACT, "first_name": "Ana"}, headers=KEY).json["contact_id"]
-    r = client.post("/egoi/actions/update_contact", json={"list_id": 1, "contact_id": contact_id, "last_name": "Silva"}, headers=KEY)
+    contact_id = client.post("/egoi/actions/create_contact", json={**CONTACT, "first_name": "Ana"}, headers=KEY).json[
+        "contact_id"
+    ]
+    r = client.post(
+        "/egoi/actions/update_contact", json={"list_id": 1, "contact_id": contact_id, "last_name": "Silva"}, headers=KEY
+    )
     assert r.status_code == 200, r.json
     assert r.json == {"contact_id": contact_id}
     (item,) = contacts_in_sandbox(client)["items"]
@@ -52,7 +56,9 @@ def test_update_contact_changes_only_what_is_sent(client, egoi_sandbox):
 
 
 def test_update_of_unknown_contact_is_404(client):
-    r = client.post("/egoi/actions/update_contact", json={"list_id": 1, "contact_id": "0123456789", "first_name": "X"}, headers=KEY)
+    r = client.post(
+        "/egoi/actions/update_contact", json={"list_id": 1, "contact_id": "0123456789", "first_name": "X"}, headers=KEY
+    )
     assert r.status_code == 404
 
 
@@ -61,7 +67,9 @@ def test_add_tag_attaches_the_demo_tag(client, egoi_sandbox):
     r = client.post("/egoi/actions/add_tag", json={"list_id": 1, "tag_id": 1, "contacts": [contact_id]}, headers=KEY)
     assert r.status_code == 200, r.json
     assert r.json == {"tag_id": 1, "success": [contact_id]}
-    contact = requests.get(f"{egoi_sandbox.url}/api/lists/1/contacts/{contact_id}", headers={"Apikey": "k"}, timeout=5).json()
+    contact = requests.get(
+        f"{egoi_sandbox.url}/api/lists/1/contacts/{contact_id}", headers={"Apikey": "k"}, timeout=5
+    ).json()
     assert 1 in contact["tags"]
 
 
@@ -98,7 +106,9 @@ def test_missing_key_is_401_before_anything_else(client):
 
 
 def test_malformed_json_is_400(client):
-    r = client.post("/egoi/actions/create_contact", data=b'{"list_id": 1,', content_type="application/json", headers=KEY)
+    r = client.post(
+        "/egoi/actions/create_contact", data=b'{"list_id": 1,', content_type="application/json", headers=KEY
+    )
     assert r.status_code == 400
     assert r.mimetype == "application/problem+json"
     assert "not valid JSON" in r.json["detail"]
@@ -113,13 +123,17 @@ def test_a_non_object_body_and_unknown_fields_are_422(client):
 
 def test_a_body_over_the_limit_is_413(egoi_catalog, egoi_sandbox):
     app = create_app({**TEST_SETTINGS, **sandboxes.service_urls(egoi_catalog, egoi_sandbox), "MAX_BODY_BYTES": 1024})
-    r = app.test_client().post("/egoi/actions/create_contact", data=b"x" * 2048, content_type="application/json", headers=KEY)
+    r = app.test_client().post(
+        "/egoi/actions/create_contact", data=b"x" * 2048, content_type="application/json", headers=KEY
+    )
     assert r.status_code == 413
     assert r.mimetype == "application/problem+json"
 
 
 def test_the_rate_limit_is_per_credential_with_retry_after(egoi_catalog, egoi_sandbox):
-    app = create_app({**TEST_SETTINGS, **sandboxes.service_urls(egoi_catalog, egoi_sandbox), "RATE_LIMIT": "3 per 60 seconds"})
+    app = create_app(
+        {**TEST_SETTINGS, **sandboxes.service_urls(egoi_catalog, egoi_sandbox), "RATE_LIMIT": "3 per 60 seconds"}
+    )
     client = app.test_client()
     statuses = [client.get("/egoi/lookups/tags", headers={"Apikey": "one"}).status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
@@ -141,4 +155,6 @@ def test_service_endpoints(client):
     assert client.get("/readyz").json["status"] == "ready"
     assert client.get("/").json["connectors"][0]["swagger"] == "/egoi/swagger.json"
     docs = client.get("/egoi/docs")
-    assert docs.status_code == 200 and b"CreateContact" in docs.data and b"http" not in docs.data.split(b"<style>")[0][:0]
+    assert (
+        docs.status_code == 200 and b"CreateContact" in docs.data and b"http" not in docs.data.split(b"<style>")[0][:0]
+    )

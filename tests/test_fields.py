@@ -119,8 +119,11 @@ def test_schedule_datetimes(value, ok):
         ("bounded", 101, "Must be a whole number from 1 to 100."),
         ("bounded", "ten", "Not a valid whole number."),
         ("bounded", 1.5, "Not a valid whole number."),
-        ("ident", 0, "Must be a whole number of at least 1."),
-        ("ident", -4, "Must be a whole number of at least 1."),
+        ("bounded", "42", "Not a valid whole number."),  # JSON is typed; forms are converted first
+        ("bounded", True, "Not a valid whole number."),
+        ("ident", 0, "Must be a whole number from 1 to 2147483647."),
+        ("ident", -4, "Must be a whole number from 1 to 2147483647."),
+        ("ident", 2**63, "Must be a whole number from 1 to 2147483647."),
         ("email", "ana.example.com", "Not a valid email address: expected the form name@example.com."),
     ],
 )
@@ -128,8 +131,8 @@ def test_enums_bounds_and_emails(field, value, message):
     assert errors_for(field, value) == [message]
 
 
-@pytest.mark.parametrize(("field", "value"), [("bounded", 1), ("bounded", 100), ("bounded", "42"), ("ident", 7)])
-def test_bounds_are_inclusive_and_forms_strings_are_numbers(field, value):
+@pytest.mark.parametrize(("field", "value"), [("bounded", 1), ("bounded", 100), ("ident", 7)])
+def test_bounds_are_inclusive(field, value):
     assert errors_for(field, value) is None
 
 
@@ -146,3 +149,33 @@ def test_metadata_becomes_power_automate_keys():
 def test_unknown_visibility_is_a_declaration_error():
     with pytest.raises(ValueError, match="visibility"):
         f.String(visibility="hidden")
+
+
+def test_booleans_are_strict_in_json():
+    class Flags(Schema):
+        flag = f.Boolean()
+
+    assert Flags().load({"flag": True}) == {"flag": True}
+    for value in ("true", 1, "yes"):
+        with pytest.raises(ValidationError, match="expected true or false"):
+            Flags().load({"flag": value})
+
+
+def test_form_and_query_text_becomes_typed_values():
+    from werkzeug.datastructures import MultiDict
+
+    from connector.runtime import TextInput
+
+    class Form(Schema):
+        count = f.Integer()
+        flag = f.Boolean()
+        ids = f.List(f.Integer())
+        name = f.String()
+        sender = f.String(data_key="from")
+
+    text = TextInput(Form())
+    data = text.read(
+        MultiDict([("count", "42"), ("flag", "true"), ("ids", "1"), ("ids", "2"), ("name", ""), ("from", "7")])
+    )
+    assert data == {"count": 42, "flag": True, "ids": [1, 2], "from": "7"}
+    assert text.read(MultiDict([("count", "4.5"), ("flag", "maybe")])) == {"count": "4.5", "flag": "maybe"}

@@ -64,8 +64,12 @@ class UpdateContact(Action):
 
     def perform(self, data: dict[str, Any], upstream: UpstreamCall) -> Any:
         list_id, contact = data["list_id"], data["contact_id"]
+        changes = base_fields(data)
+        if not changes:  # nothing to change: still answer 404 for a contact that does not exist
+            upstream.get(f"/lists/{list_id}/contacts/{contact}")
+            return {"contact_id": contact}
         try:
-            return upstream.patch(f"/lists/{list_id}/contacts/{contact}", json={"base": base_fields(data)})
+            return upstream.patch(f"/lists/{list_id}/contacts/{contact}", json={"base": changes})
         except UpstreamError as exc:
             if exc.upstream_status == 409:
                 raise _conflict(exc, list_id) from None

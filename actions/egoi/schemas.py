@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import ValidationError, validates_schema
-
 from actions.egoi.fields import (
     CHANNEL_STATUS,
     CONSENT,
@@ -17,8 +15,6 @@ from actions.egoi.fields import (
 )
 from connector import fields as f
 from connector.declarations import InputSchema, OutputSchema, dropdown
-
-CHANNELS = ("email", "cellphone", "phone")
 
 
 class ContactFields(InputSchema):
@@ -60,14 +56,11 @@ class OnContact(InList):
 class CreateContactInput(ContactFields, InList):
     """A new contact for one list; at least one of email, cellphone or phone."""
 
+    require_any_of = ("email", "cellphone", "phone")
+
     status = f.Choice(
         CONTACT_STATUS, summary="Status", description="Status of the contact; E-goi uses active when not set."
     )
-
-    @validates_schema
-    def _one_channel(self, data: dict[str, Any], **kwargs: Any) -> None:
-        if not any(data.get(c) for c in CHANNELS):
-            raise ValidationError("Provide at least one of email, cellphone or phone.", field_name="email")
 
 
 class UpdateContactInput(ContactFields, OnContact):
@@ -89,11 +82,6 @@ class UpdateContactInput(ContactFields, OnContact):
         description="Whether the phone channel is active.",
         visibility="advanced",
     )
-
-    @validates_schema
-    def _something_to_change(self, data: dict[str, Any], **kwargs: Any) -> None:
-        if not set(data) - {"list_id", "contact_id"}:
-            raise ValidationError("Provide at least one field to change.")
 
 
 class ContactIdOutput(OutputSchema):

@@ -62,6 +62,18 @@ class PowerAutomatePlugin(BasePlugin):
     def init_spec(self, spec: APISpec) -> None:
         self.openapi_version = spec.openapi_version
 
+    def schema_helper(self, name: str, definition: dict, **kwargs: Any) -> dict | None:
+        schema = kwargs.get("schema")
+        required_any = getattr(schema, "require_any_of", ())
+        if required_any and self.openapi_version.major >= 3:  # Swagger 2.0 has no anyOf
+            # present and not null: optional fields are nullable (null = not sent)
+            return {
+                "anyOf": [
+                    {"required": [name], "properties": {name: {"not": {"type": "null"}}}} for name in required_any
+                ]
+            }
+        return None
+
     def operation_helper(self, path: str | None = None, operations: dict | None = None, **kwargs: Any) -> None:
         declaration: Operation | None = kwargs.get("declaration")
         if declaration is None or operations is None:

@@ -158,7 +158,7 @@ def _add_service_routes(app: Flask, catalogs: list[Catalog]) -> None:
     @app.get("/readyz")
     def readyz() -> Response:
         running = current_app.extensions.get("connector.sandboxes", {})
-        dead = [name for name, s in running.items() if not s.thread.is_alive()]
+        dead = [name for name, s in running.items() if not s.is_up()]
         if dead:
             return json_response({"status": "unavailable", "sandboxes_down": dead}, 503)
         return json_response({"status": "ready", "connectors": [c.name for c in catalogs]})

@@ -50,18 +50,21 @@ class TextInput:
                 field = field.inner
             self.converters[key] = _from_text(field)
 
-    def read(self, values: Any) -> dict[str, Any]:
-        """Lists repeat a key (``contacts=a&contacts=b``); there is no null, so an empty value
-        means "not given" (an HTML form's blank input, a sender's unset field)."""
+    def read(self, values: Any, blank_is_unset: bool = False) -> dict[str, Any]:
+        """Lists repeat a key (``contacts=a&contacts=b``). Forms have no null, so there an empty
+        value means "not given" (an HTML form's blank input, a sender's unset field); a query
+        string is written by a program, so an empty value there is validated like any other."""
         data: dict[str, Any] = {}
         for key in values.keys():
             convert = self.converters.get(key, str)
             if key in self.lists:
-                items = [convert(v) for v in values.getlist(key) if v != ""]
+                items = [convert(v) for v in values.getlist(key) if not (blank_is_unset and v == "")]
                 if items:
                     data[key] = items
-            elif (value := values.get(key)) != "":
-                data[key] = convert(value)
+            else:
+                value = values.get(key)
+                if not (blank_is_unset and value == ""):
+                    data[key] = convert(value)
         return data
 
 
@@ -71,7 +74,7 @@ def read_payload(method: str, text_input: TextInput) -> Any:
         return text_input.read(request.args)
     mimetype = request.mimetype
     if mimetype in FORM_TYPES:
-        return text_input.read(request.form)
+        return text_input.read(request.form, blank_is_unset=True)
     raw = request.get_data(cache=False)  # raises 413 past MAX_CONTENT_LENGTH
     if not raw.strip():
         return {}

@@ -7,6 +7,7 @@ through its pooled HTTP client, so the sandbox exercises the whole request path.
 
 from __future__ import annotations
 
+import socket
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,15 @@ class RunningSandbox:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_port}"
+
+    def is_up(self) -> bool:
+        """Whether it accepts connections. Asked over the socket, not the thread: after
+        gunicorn forks, workers reach the sandbox that runs in the master process."""
+        try:
+            with socket.create_connection(("127.0.0.1", self.server.server_port), timeout=0.5):
+                return True
+        except OSError:
+            return False
 
     def stop(self) -> None:
         self.server.shutdown()

@@ -66,10 +66,16 @@ class PowerAutomatePlugin(BasePlugin):
         schema = kwargs.get("schema")
         required_any = getattr(schema, "require_any_of", ())
         if required_any and self.openapi_version.major >= 3:  # Swagger 2.0 has no anyOf
-            # present and not null: optional fields are nullable (null = not sent)
+            # present and not null: optional fields are nullable (null = not sent), and in
+            # OpenAPI 3.0 a schema without `nullable` excludes null
+            properties = definition.get("properties", {})
             return {
                 "anyOf": [
-                    {"required": [name], "properties": {name: {"not": {"type": "null"}}}} for name in required_any
+                    {
+                        "required": [field],
+                        "properties": {field: {"type": properties.get(field, {}).get("type", "string")}},
+                    }
+                    for field in required_any
                 ]
             }
         return None

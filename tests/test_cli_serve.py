@@ -1,0 +1,95 @@
+"""The README's first command for real: `connector serve --sandbox` under gunicorn, over HTTP."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def served():
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONNECTOR_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "connector.cli", "serve", "--sandbox", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{url}/readyz", timeout=1).status_code == 200:
+                break
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    else:
+        process.kill()
+        pytest.fail("service did not start: " + process.stderr.read().decode()[-2000:])
+    yield url
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(timeout=15)
+
+
+def test_quick_start_flow(served):
+    headers = {"Apikey": "anything"}
+    body = {"list_id": 1, "email": "ana@example.com", "cellphone": "351-912345678", "birth_date": "1990-01-31"}
+    created = requests.post(f"{served}/egoi/actions/create_contact", json=body, headers=headers, timeout=10)
+    assert created.status_code == 201, created.text
+    contact_id = created.json()["contact_id"]
+
+    bad_phone = requests.post(
+        f"{served}/egoi/actions/create_contact",
+        json={**body, "email": "b@example.com", "cellphone": "+351 912345678"},
+        headers=headers,
+        timeout=10,
+    )
+    assert bad_phone.status_code == 422
+    assert bad_phone.headers["Content-Type"] == "application/problem+json"
+    assert "ccc-xxxxxxxxx" in bad_phone.json()["errors"]["cellphone"][0]
+
+    bad_date = requests.post(
+        f"{served}/egoi/actions/create_contact",
+        json={**body, "email": "c@example.com", "birth_date": "1990-02-30"},
+        headers=headers,
+        timeout=10,
+    )
+    assert bad_date.status_code == 422
+    assert "yyyy-mm-dd" in bad_date.json()["errors"]["birth_date"][0]
+
+    duplicate = requests.post(f"{served}/egoi/actions/create_contact", json=body, headers=headers, timeout=10)
+    assert duplicate.status_code == 409
+    assert duplicate.json()["contact_id"] == contact_id
+
+    # nothing was created by the rejected calls, whichever gunicorn worker served them
+    contacts = requests.get(
+        f"{served}/egoi/lookups/contacts", params={"list_id": 1}, headers=headers, timeout=10
+    ).json()
+    assert [c["contact_id"] for c in contacts["items"]] == [contact_id]
+
+
+def test_specs_name_the_served_address(served):
+    swagger = requests.get(f"{served}/egoi/swagger.json", timeout=5).json()
+    assert swagger["host"].endswith(served.rsplit(":", 1)[1])
+    assert {"CreateContact", "UpdateContact", "AddTag", "SendSMS"} <= {
+        op["operationId"] for path in swagger["paths"].values() for op in path.values()
+    }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ def serve(host: str, port: int, sandbox: bool, workers: int, threads: int) -> No
     overrides: dict[str, Any] = {}
     if sandbox:
         overrides["SANDBOX"] = True
-    if "CONNECTOR_PUBLIC_URL" not in __import__("os").environ:
+    if "CONNECTOR_PUBLIC_URL" not in os.environ:
         overrides["PUBLIC_URL"] = f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}"
     # Built before forking (preload): specs are generated once and the sandbox, if any, runs in
     # this master process where every worker reaches it over loopback.

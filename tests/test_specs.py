@@ -799,3 +799,22 @@ def test_spec_building_is_deterministic(catalogs):
     again = Documents.build(catalog, PUBLIC_URL)
     assert first == again
     assert json.loads(first.swagger) == build_spec(catalog, SWAGGER, PUBLIC_URL)
+
+
+def _walk(node):
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk(value)
+
+
+def test_swagger_enums_have_no_null_choice(catalogs):
+    """Power Automate would show a null enum member as an empty dropdown choice; Swagger 2.0
+    marks optional fields with x-nullable instead."""
+    for catalog in catalogs:
+        spec = build_spec(catalog, "2.0", PUBLIC_URL)
+        bad = [node for node in _walk(spec) if isinstance(node.get("enum"), list) and None in node["enum"]]
+        assert not bad, bad

@@ -263,3 +263,15 @@ def test_retry_after_is_honoured_but_capped():
     assert retry.new(total=0).retry_after_cap == 30.0
     Response.headers = {"Retry-After": "2"}
     assert retry.get_retry_after(Response()) == 2.0
+
+
+@responses.activate
+def test_the_api_key_never_reaches_the_logs(mocked, caplog):
+    caplog.set_level("DEBUG")
+    responses.post(f"{API}/lists/1/contacts", body=requests.ConnectionError("refused"))
+    responses.post(f"{API}/lists/2/contacts", status=500, json={"detail": "boom"})
+    mocked.post("/egoi/actions/create_contact", json=CONTACT, headers=KEY)
+    mocked.post("/egoi/actions/create_contact", json={**CONTACT, "list_id": 2}, headers=KEY)
+    mocked.post("/egoi/actions/create_contact", json={**CONTACT, "cellphone": "bad"}, headers=KEY)
+    assert caplog.records, "expected some log records to inspect"
+    assert KEY["Apikey"] not in caplog.text

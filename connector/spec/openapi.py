@@ -95,8 +95,21 @@ class PowerAutomatePlugin(BasePlugin):
                     parameter["x-example"] = parameter.pop("example")
 
 
+def _swagger_enum_without_null(converter: Any, field: Any, ret: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """Swagger 2.0 says "may be null" with ``x-nullable``; a ``null`` enum member would become an
+    empty choice in Power Automate's dropdown (OpenAPI 3.0.3 does want null in the enum)."""
+    if ret.get("enum") and None in ret["enum"]:
+        return {"enum": [choice for choice in ret["enum"] if choice is not None]}
+    return {}
+
+
+BODY_ERRORS = (400, 413)  # only where a body is read
+
+
 def _error_responses(operation: Operation, version: str) -> dict[str, Any]:
     statuses = {**COMMON_ERRORS, **{s: OPTIONAL_ERRORS[s] for s in operation.errors if s in OPTIONAL_ERRORS}}
+    if operation.method == "GET":
+        statuses = {s: d for s, d in statuses.items() if s not in BODY_ERRORS}
     responses: dict[str, Any] = {}
     for status in sorted(statuses):
         response: dict[str, Any] = {"description": statuses[status]}
@@ -182,6 +195,8 @@ def build_spec(catalog: Catalog, version: str, public_url: str) -> dict[str, Any
         **options,
     )
     marshmallow_plugin.map_to_openapi_type(cf.Date, "string", "date")
+    if version == SWAGGER:
+        marshmallow_plugin.converter.add_attribute_function(_swagger_enum_without_null)
     spec.components.security_scheme(catalog.credential.parameter, security_scheme)
     spec.components.schema("Problem", schema=ProblemSchema)
     for operation_class in catalog.operations:

@@ -1,6 +1,6 @@
 """The machine's reference point: a bare Flask JSON endpoint (DESIGN.md section 8 quotes 3,500-5,000 req/s).
 
-    .venv/bin/gunicorn --chdir bench -w 2 hello_app:app
+.venv/bin/gunicorn --chdir bench -w 2 hello_app:app
 """
 
 from __future__ import annotations

@@ -58,29 +58,6 @@ class EmptySchema(InputSchema):
     """Input of an operation that takes no parameters."""
 
 
-def dropdown(
-    operation_id: str,
-    value_path: str,
-    value_title: str,
-    collection: str = "items",
-    **parameters: str,
-) -> dict[str, Any]:
-    """A Power Automate dynamic dropdown filled by an internal lookup operation.
-
-    ``parameters`` map the lookup's parameter names to the names of sibling parameters of the
-    operation that shows the dropdown (e.g. contacts of the list chosen in ``list_id``).
-    """
-    source: dict[str, Any] = {
-        "operationId": operation_id,
-        "value-collection": collection,
-        "value-path": value_path,
-        "value-title": value_title,
-    }
-    if parameters:
-        source["parameters"] = {name: {"parameter": ref} for name, ref in parameters.items()}
-    return source
-
-
 class Operation:
     """Common shape of actions and lookups. Subclasses set the attributes and ``perform``."""
 

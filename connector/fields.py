@@ -1,8 +1,8 @@
 """Marshmallow fields for the formats the upstreams enforce, carrying Power Automate metadata.
 
 Every field accepts ``summary`` (shown as ``x-ms-summary``, Title Case), ``description``,
-``visibility`` (``important``/``advanced``/``internal``), ``example`` and ``dynamic_values``
-(a Power Automate dropdown source). They land in the field's metadata, which apispec turns into
+``visibility`` (``important``/``advanced``/``internal``), ``example`` and ``dropdown``
+(a Power Automate dropdown filled by a lookup operation, see :func:`dropdown`). They land in the field's metadata, which apispec turns into
 the property's keys, so specs and validation come from the same declaration.
 
 Error messages always name the expected format, because the person reading them is often
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from marshmallow import ValidationError, fields, validate
@@ -34,13 +35,59 @@ VISIBILITIES = ("important", "advanced", "internal")
 INT32_MAX = 2**31 - 1
 
 
+@dataclass(frozen=True)
+class Dropdown:
+    """A Power Automate dynamic dropdown filled by an (internal) lookup operation.
+
+    Written both as ``x-ms-dynamic-values`` and as its successor ``x-ms-dynamic-list``, as
+    Microsoft recommends. ``parameters`` map the lookup's parameter names to references to the
+    operation's other inputs: ``"body/list_id"`` for a body property, ``"list_id"`` for a
+    query parameter.
+    """
+
+    operation_id: str
+    value_path: str
+    value_title: str
+    collection: str = "items"
+    parameters: tuple[tuple[str, str], ...] = ()
+
+    def dynamic_values(self) -> dict[str, Any]:
+        source: dict[str, Any] = {
+            "operationId": self.operation_id,
+            "value-collection": self.collection,
+            "value-path": self.value_path,
+            "value-title": self.value_title,
+        }
+        if self.parameters:
+            source["parameters"] = {name: {"parameter": ref.rsplit("/", 1)[-1]} for name, ref in self.parameters}
+        return source
+
+    def dynamic_list(self) -> dict[str, Any]:
+        source: dict[str, Any] = {
+            "operationId": self.operation_id,
+            "itemsPath": self.collection,
+            "itemValuePath": self.value_path,
+            "itemTitlePath": self.value_title,
+        }
+        if self.parameters:
+            source["parameters"] = {name: {"parameterReference": ref} for name, ref in self.parameters}
+        return source
+
+
+def dropdown(
+    operation_id: str, value_path: str, value_title: str, collection: str = "items", **parameters: str
+) -> Dropdown:
+    """``dropdown("GetAllContacs", "contact_id", "email", list_id="body/list_id")``."""
+    return Dropdown(operation_id, value_path, value_title, collection, tuple(parameters.items()))
+
+
 def _metadata(
     metadata: dict[str, Any] | None,
     summary: str | None,
     description: str | None,
     visibility: str | None,
     example: Any,
-    dynamic_values: dict[str, Any] | None,
+    source: Dropdown | None,
 ) -> dict[str, Any]:
     md = dict(metadata or {})
     if summary:
@@ -53,8 +100,9 @@ def _metadata(
         md["x_ms_visibility"] = visibility
     if example is not None:
         md["example"] = example
-    if dynamic_values:
-        md["x_ms_dynamic_values"] = dynamic_values
+    if source is not None:
+        md["x_ms_dynamic_values"] = source.dynamic_values()
+        md["x_ms_dynamic_list"] = source.dynamic_list()
     return md
 
 
@@ -68,11 +116,11 @@ class Described:
         description: str | None = None,
         visibility: str | None = None,
         example: Any = None,
-        dynamic_values: dict[str, Any] | None = None,
+        dropdown: Dropdown | None = None,
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        md = _metadata(metadata, summary, description, visibility, example, dynamic_values)
+        md = _metadata(metadata, summary, description, visibility, example, dropdown)
         # An optional field may be sent as null (= not sent), as flows send unmapped fields;
         # saying so here makes the specs document it (x-nullable / nullable).
         kwargs.setdefault("allow_none", not kwargs.get("required", False))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from connector import fields as f
-from connector.declarations import dropdown
 
 CONTACT_STATUS = ("active", "inactive", "removed", "unconfirmed")
 CONTACT_STATUS_UPDATE = ("active", "inactive", "unconfirmed")  # PATCH does not accept "removed"
@@ -25,7 +24,7 @@ CHANNEL_STATUS = ("active", "inactive")
 CONTACT_ID_PATTERN = r"^[a-fA-F\d]{10}$"
 CONTACT_ID_MESSAGE = "Not a valid contact id: expected 10 hexadecimal characters (for example 2f3a4b5c6d)."
 
-LISTS_DROPDOWN = dropdown("GetListsContacts", value_path="list_id", value_title="public_name")
+LISTS_DROPDOWN = f.dropdown("GetListsContacts", value_path="list_id", value_title="public_name")
 
 
 def list_id() -> f.Id:
@@ -35,7 +34,7 @@ def list_id() -> f.Id:
         description="The id of the contact list.",
         visibility="important",
         example=1,
-        dynamic_values=LISTS_DROPDOWN,
+        dropdown=LISTS_DROPDOWN,
     )
 
 

@@ -14,7 +14,7 @@ from actions.egoi.fields import (
     list_id,
 )
 from connector import fields as f
-from connector.declarations import InputSchema, OutputSchema, dropdown
+from connector.declarations import InputSchema, OutputSchema
 
 
 class ContactFields(InputSchema):
@@ -49,7 +49,7 @@ class OnContact(InList):
         summary="Contact",
         description="The id of the contact.",
         visibility="important",
-        dynamic_values=dropdown("GetAllContacs", value_path="contact_id", value_title="email", list_id="list_id"),
+        dropdown=f.dropdown("GetAllContacs", value_path="contact_id", value_title="email", list_id="body/list_id"),
     )
 
 

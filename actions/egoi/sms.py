@@ -7,14 +7,14 @@ from typing import Any
 from marshmallow import validate
 
 from connector import fields as f
-from connector.declarations import Action, InputSchema, OutputSchema, dropdown
+from connector.declarations import Action, InputSchema, OutputSchema
 from connector.errors import Problem
 
 ENCODINGS = ("unicode", "gsm0338")
 PRIORITIES = ("urgent", "non-urgent")
 MAX_TEXT = 1600  # E-goi splits long texts into parts; maxCount bounds how many are sent
 
-SENDERS_DROPDOWN = dropdown("GetSenders", value_path="id", value_title="name")
+SENDERS_DROPDOWN = f.dropdown("GetSenders", value_path="id", value_title="name")
 
 
 class SendSMSInput(InputSchema):
@@ -34,7 +34,7 @@ class SendSMSInput(InputSchema):
         description="The id of the SMS sender.",
         visibility="important",
         example="1",
-        dynamic_values=SENDERS_DROPDOWN,
+        dropdown=SENDERS_DROPDOWN,
     )
     textBody = f.String(
         required=True,

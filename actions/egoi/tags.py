@@ -8,7 +8,7 @@ from marshmallow import validate
 
 from actions.egoi.fields import CONTACT_ID_MESSAGE, CONTACT_ID_PATTERN, list_id
 from connector import fields as f
-from connector.declarations import Action, InputSchema, OutputSchema, dropdown
+from connector.declarations import Action, InputSchema, OutputSchema
 from connector.upstream import UpstreamCall
 
 MAX_CONTACTS = 1000
@@ -24,7 +24,7 @@ class AddTagInput(InputSchema):
         description="The id of the tag to attach.",
         visibility="important",
         example=1,
-        dynamic_values=dropdown("GetTag", value_path="tag_id", value_title="name"),
+        dropdown=f.dropdown("GetTag", value_path="tag_id", value_title="name"),
     )
     contacts = f.List(
         f.String(validate=f.FullMatch(CONTACT_ID_PATTERN, error=CONTACT_ID_MESSAGE)),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 
 import requests
 from flask import Flask, jsonify, request
@@ -20,7 +21,10 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 UPSTREAM = os.environ.get("BENCH_UPSTREAM", "http://127.0.0.1:8901").rstrip("/")
 
-PHONE = validate.Regexp(r"^\d{1,3}-\d{4,20}$", error="Not a valid phone number: expected ccc-xxxxxxxxx.")
+# \Z and ASCII, as the framework's FullMatch: "$" would accept a trailing newline, \d any Unicode digit.
+PHONE = validate.Regexp(
+    re.compile(r"^\d{1,3}-\d{4,20}\Z", re.ASCII), error="Not a valid phone number: expected ccc-xxxxxxxxx."
+)
 LANGUAGES = ("en", "pt", "br", "es", "de", "hu", "fr")
 STATUSES = ("active", "inactive", "removed", "unconfirmed")
 
@@ -39,7 +43,7 @@ class CreateContactSchema(Schema):
     phone = fields.String(validate=PHONE)
     first_name = fields.String()
     last_name = fields.String()
-    birth_date = fields.String(validate=[validate.Regexp(r"^\d{4}-\d{2}-\d{2}$"), real_date])
+    birth_date = fields.String(validate=[validate.Regexp(re.compile(r"^\d{4}-\d{2}-\d{2}\Z", re.ASCII)), real_date])
     language = fields.String(validate=validate.OneOf(LANGUAGES))
     status = fields.String(validate=validate.OneOf(STATUSES))
 
@@ -64,12 +68,15 @@ def create_contact():  # type: ignore[no-untyped-def]
     except ValidationError as exc:
         return jsonify(errors=exc.messages), 422
     list_id = data.pop("list_id")
-    response = session.post(
-        f"{UPSTREAM}/lists/{list_id}/contacts",
-        json={"base": data},
-        headers={"Apikey": api_key},
-        timeout=(5, 60),
-    )
+    try:
+        response = session.post(
+            f"{UPSTREAM}/lists/{list_id}/contacts",
+            json={"base": data},
+            headers={"Apikey": api_key},
+            timeout=(5, 60),
+        )
+    except requests.RequestException:
+        return jsonify(error="upstream unreachable"), 502
     if response.status_code >= 400:
         return jsonify(error="upstream failed", status=response.status_code), 502
     return jsonify(response.json()), 201

@@ -7,36 +7,25 @@ only validate, call upstream and encode.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import math
-import time
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response, current_app, request
-from flask_limiter import Limiter, RateLimitExceeded
+from flask import Flask, Response, current_app
 
 from connector import sandbox as sandboxes
 from connector.config import Settings
 from connector.declarations import Catalog
 from connector.docs import render_docs
-from connector.errors import Problem, register_error_handlers
+from connector.errors import register_error_handlers
 from connector.jsonio import JSON, OrjsonProvider, json_response
+from connector.ratelimit import CredentialLimit, Storage
 from connector.registry import discover
 from connector.runtime import build_blueprint
 from connector.spec.documents import Documents
 from connector.upstream import UpstreamService, UpstreamSettings, build_session
 
 log = logging.getLogger(__name__)
-
-
-def credential_key(header: str) -> str:
-    """Rate-limit key of a caller: a digest of its credential, never the credential itself."""
-    value = request.headers.get(header, "")
-    if not value:
-        return "anonymous:" + (request.remote_addr or "")
-    return hashlib.blake2b(value.encode(), digest_size=16).hexdigest()
 
 
 def _services(catalog: Catalog, settings: Settings, config: UpstreamSettings) -> dict[str, UpstreamService]:
@@ -84,35 +73,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         settings = _start_sandboxes(catalogs, settings, app)
     app.extensions["connector.settings"] = settings
 
-    limiter = Limiter(
-        key_func=lambda: request.remote_addr or "",
-        app=app,
-        storage_uri=settings.ratelimit_storage_url,
-        strategy="moving-window",
-        headers_enabled=False,  # it would put Retry-After on every success; we set it on 429 only
-    )
-    app.extensions["connector.limiter"] = limiter
-
-    @app.errorhandler(RateLimitExceeded)
-    def _rate_limited(exc: RateLimitExceeded) -> Response:
-        current = limiter.current_limit
-        wait = 60
-        if current is not None:  # reset_at is rounded up; never ask for more than one window
-            wait = min(math.ceil(current.reset_at - time.time()), current.limit.get_expiry())
-        wait = max(wait, 1)
-        detail = f"Too many calls with this API key: the limit is {exc.description}. Retry after {wait} s."
-        return Problem(429, detail, headers={"Retry-After": str(wait)}).response()
+    limits = Storage(settings.ratelimit_storage_url)
+    app.extensions["connector.ratelimit"] = limits
 
     upstream_config = UpstreamSettings.from_settings(settings)
     documents: dict[str, Documents] = {}
     for catalog in catalogs:
         services = _services(catalog, settings, upstream_config)
-        limit = limiter.shared_limit(
-            settings.rate_limit,
-            scope=f"connector:{catalog.name}",
-            key_func=lambda header=catalog.credential.header: credential_key(header),
-        )
-        blueprint = build_blueprint(catalog, services, decorate=limit)
+        limit = CredentialLimit(settings.rate_limit, limits, scope=f"connector:{catalog.name}")
+        blueprint = build_blueprint(catalog, services, limit)
         _add_document_routes(
             blueprint, catalog, documents.setdefault(catalog.name, Documents.build(catalog, settings.public_url))
         )

@@ -21,9 +21,14 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--sandbox", is_flag=True, help="Run the embedded vendor emulators and use them as upstreams.")
-@click.option("--workers", default=2, show_default=True, type=int, help="gunicorn worker processes.")
-@click.option("--threads", default=4, show_default=True, type=int, help="Threads per worker.")
-def serve(host: str, port: int, sandbox: bool, workers: int, threads: int) -> None:
+@click.option(
+    "--workers",
+    default=None,
+    type=int,
+    help="gunicorn worker processes [default: 2 with a shared rate-limit store such as Redis, else 1].",
+)
+@click.option("--threads", default=8, show_default=True, type=int, help="Threads per worker.")
+def serve(host: str, port: int, sandbox: bool, workers: int | None, threads: int) -> None:
     """Serve every installed connector with gunicorn."""
     from gunicorn.app.base import BaseApplication
 
@@ -37,6 +42,16 @@ def serve(host: str, port: int, sandbox: bool, workers: int, threads: int) -> No
     # Built before forking (preload): specs are generated once and the sandbox, if any, runs in
     # this master process where every worker reaches it over loopback.
     app = create_app(overrides)
+    shared_limits = app.extensions["connector.ratelimit"].shared
+    if workers is None:
+        # in-memory rate-limit counters are per process: one process keeps the documented limit
+        workers = 2 if shared_limits else 1
+    elif workers > 1 and not shared_limits:
+        click.echo(
+            f"warning: {workers} workers with in-memory rate limits allow up to {workers}x the limit per "
+            "credential; set CONNECTOR_RATELIMIT_STORAGE_URL=redis://... to share them",
+            err=True,
+        )
 
     class Server(BaseApplication):
         def load_config(self) -> None:

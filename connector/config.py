@@ -36,7 +36,11 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("EGOI_API_URL", "https://api.egoiapp.com", "E-goi Marketing API v3 base URL."),
     Setting("EGOI_TRANSACTIONAL_URL", "https://slingshot.egoiapp.com/api/v2", "E-goi Transactional API v2 base URL."),
-    Setting("RATE_LIMIT", "100 per 60 seconds", "Calls allowed per credential and connector (flask-limiter syntax)."),
+    Setting(
+        "RATE_LIMIT",
+        "100 per 60 seconds",
+        "Calls allowed per credential and connector ('N per period', as the limits library parses it).",
+    ),
     Setting(
         "RATELIMIT_STORAGE_URL", "memory://", "Rate-limit storage shared by processes, e.g. redis://localhost:6379/0."
     ),

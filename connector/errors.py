@@ -113,14 +113,6 @@ def _from_http_exception(exc: HTTPException) -> Problem:
     status = exc.code or 500
     detail = _HTTP_DETAILS.get(status) or exc.description or HTTPStatus(status).phrase
     headers: dict[str, str] = {}
-    if exc.response is not None:  # flask-limiter attaches Retry-After and X-RateLimit-* here
-        headers = {
-            k: v for k, v in exc.response.headers.items() if k.lower().startswith(("retry-after", "x-ratelimit"))
-        }
-    if status == 429:
-        detail = (
-            f"Too many calls for this credential: the limit is {exc.description}. Retry after the time in Retry-After."
-        )
     if status == 405 and exc.valid_methods:  # type: ignore[attr-defined]
         headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
     return Problem(status, detail, headers=headers)

@@ -17,12 +17,13 @@ from marshmallow import Schema, ValidationError, fields
 from connector.declarations import Catalog, Operation
 from connector.errors import Problem, validation_problem
 from connector.jsonio import json_response
+from connector.ratelimit import CredentialLimit
 from connector.upstream import UpstreamService
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
-INTEGER = re.compile(r"^[+-]?\d+$", re.ASCII)
+INTEGER = re.compile(r"[+-]?\d+", re.ASCII)
 TRUE = frozenset({"true", "1", "on", "yes"})
 FALSE = frozenset({"false", "0", "off", "no"})
 
@@ -31,7 +32,7 @@ def _from_text(field: fields.Field) -> Callable[[str], Any]:
     """How a text value of a form or query string becomes the JSON type the field expects.
     Text that does not convert is passed on as it is, so validation names the field."""
     if isinstance(field, fields.Integer):
-        return lambda text: int(text) if INTEGER.match(text) else text
+        return lambda text: int(text) if INTEGER.fullmatch(text) else text
     if isinstance(field, fields.Boolean):
         return lambda text: True if text.lower() in TRUE else False if text.lower() in FALSE else text
     return lambda text: text
@@ -94,7 +95,9 @@ def credential_of(catalog: Catalog) -> str:
     return value
 
 
-def make_view(catalog: Catalog, operation: Operation, service: UpstreamService) -> Callable[[], Response]:
+def make_view(
+    catalog: Catalog, operation: Operation, service: UpstreamService, limit: CredentialLimit | None = None
+) -> Callable[[], Response]:
     """The Flask view of one operation, with everything it needs bound in its closure."""
     load = operation.input_schema.load
     dump = operation.output_schema.dump
@@ -104,8 +107,12 @@ def make_view(catalog: Catalog, operation: Operation, service: UpstreamService) 
     status = operation.status_code
     text_input = TextInput(operation.input_schema)
 
+    hit = limit.hit if limit is not None else None
+
     def view() -> Response:
         credential = credential_of(catalog)
+        if hit is not None:
+            hit(credential)
         payload = read_payload(method, text_input)
         try:
             data = load(payload)
@@ -115,23 +122,18 @@ def make_view(catalog: Catalog, operation: Operation, service: UpstreamService) 
         return json_response(dump(result), status)
 
     view.__name__ = view.__qualname__ = operation.key
-    view.__module__ = f"connector.catalogs.{catalog.name}"  # flask-limiter keys routes by module.name
     view.__doc__ = operation.description
     return view
 
 
 def build_blueprint(
-    catalog: Catalog,
-    services: dict[str, UpstreamService],
-    decorate: Callable[[Callable[..., Any]], Callable[..., Any]] | None = None,
+    catalog: Catalog, services: dict[str, UpstreamService], limit: CredentialLimit | None = None
 ) -> Blueprint:
-    """One blueprint per catalog at ``/<catalog.name>``; ``decorate`` wraps each view (rate limit)."""
+    """One blueprint per catalog at ``/<catalog.name>``; ``limit`` counts every call per credential."""
     blueprint = Blueprint(catalog.name, __name__, url_prefix=f"/{catalog.name}")
     for operation_class in catalog.operations:
         operation = operation_class()
         service = services[catalog.service(operation.upstream).name]
-        view = make_view(catalog, operation, service)
-        if decorate is not None:
-            view = decorate(view)
+        view = make_view(catalog, operation, service, limit)
         blueprint.add_url_rule(operation.path, endpoint=operation.key, view_func=view, methods=[operation.method])
     return blueprint

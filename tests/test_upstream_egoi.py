@@ -275,3 +275,25 @@ def test_the_api_key_never_reaches_the_logs(mocked, caplog):
     mocked.post("/egoi/actions/create_contact", json={**CONTACT, "cellphone": "bad"}, headers=KEY)
     assert caplog.records, "expected some log records to inspect"
     assert KEY["Apikey"] not in caplog.text
+
+
+@responses.activate
+def test_upstream_cookies_are_never_replayed_to_another_caller(mocked):
+    """One pooled session serves every credential, so it must not keep cookies."""
+    responses.get(
+        f"{API}/tags", json={"total_items": 0, "items": []}, headers={"Set-Cookie": "sid=alice-session; Path=/"}
+    )
+    mocked.get("/egoi/lookups/tags", headers={"Apikey": "alice"})
+    mocked.get("/egoi/lookups/tags", headers={"Apikey": "bob"})
+    assert len(responses.calls) == 2
+    assert "Cookie" not in responses.calls[1].request.headers
+    assert responses.calls[1].request.headers["Apikey"] == "bob"
+
+
+@responses.activate
+def test_upstream_redirects_are_not_followed(mocked):
+    """A redirect would carry the caller's API key to wherever upstream points."""
+    responses.get(f"{API}/tags", status=302, headers={"Location": "https://elsewhere.test/steal"})
+    r = mocked.get("/egoi/lookups/tags", headers=KEY)
+    assert r.status_code == 502
+    assert len(responses.calls) == 1

@@ -17,6 +17,10 @@ case-insensitive). Any non-empty key is accepted except ``SANDBOX_INVALID_KEY``,
   messages "sent" so far, newest first, each with its ``messageId`` and ``createDate``, so a
   user can see what would have reached a phone.
 
+The vocabularies below (languages, consents, patterns) are E-goi's, copied from its spec on
+purpose rather than imported from the catalog: the emulator is the oracle the connector is tested
+against, so a mistake in the catalog's copy must not be mirrored here.
+
 Seed state of every ``create_app()``: list 1 "Demo list", tag 1 "Demo tag", SMS sender "1"
 "Demo sender" (active), no contacts. One state per app, guarded by a lock (threaded servers).
 """

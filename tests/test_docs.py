@@ -1,0 +1,44 @@
+"""The README documents every configuration variable and command, and nothing that does not exist."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from connector.cli import main
+from connector.config import PREFIX, SETTINGS
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+
+
+def test_every_setting_is_in_the_readme_table():
+    documented = set(re.findall(r"^\| `(CONNECTOR_[A-Z0-9_]+)` \|", README, flags=re.M))
+    assert documented == {PREFIX + s.name for s in SETTINGS}
+
+
+def test_every_variable_the_readme_names_exists():
+    named = set(re.findall(r"CONNECTOR_[A-Z0-9_]+", README))
+    assert named <= {PREFIX + s.name for s in SETTINGS}
+
+
+def test_every_command_is_in_the_readme():
+    for command in main.commands:
+        assert f"`connector {command}" in README, command
+        assert CliRunner().invoke(main, [command, "--help"]).exit_code == 0
+
+
+def test_quick_start_is_two_commands():
+    block = README.split("## Quick start", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    commands = [line for line in block.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    assert len(commands) == 2
+    assert "connector serve --sandbox" in commands[0]
+    assert "pytest" in commands[1]
+
+
+def test_ci_runs_the_readme_test_command():
+    block = README.split("## Quick start", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    test_command = next(line for line in block.splitlines() if "pytest" in line).strip()
+    ci = (Path(__file__).resolve().parent.parent / ".ci" / "run").read_text()
+    assert test_command in ci

@@ -1,6 +1,6 @@
 """Throughput and latency of an action through the framework, next to a hand-written baseline.
 
-    .venv/bin/python bench/throughput.py [--duration 10] [--connections 32] [--rounds 2] [--variants] [--json out.json]
+    .venv/bin/python bench/throughput.py [--duration 10] [--connections 32] [--rounds 2] [--json out.json]
 
 Starts, all on 127.0.0.1 and each in its own process group:
 
@@ -9,9 +9,7 @@ Starts, all on 127.0.0.1 and each in its own process group:
 * a bare Flask JSON endpoint (``bench/hello_app.py``), the machine's reference point;
 * for each gunicorn worker class (sync, then gthread with 4 threads), 2 workers each:
   the framework (``connector.app:create_app()`` pointed at the fake upstream) and the baseline
-  (``bench/baseline_app.py``), side by side; with ``--variants`` also the A/B variants of
-  ``bench/variants.py`` (framework without rate limiting, with a lean rate limiter, with urllib3
-  instead of requests for upstream calls, with both; baseline with ``trust_env=False``).
+  (``bench/baseline_app.py``), side by side.
 
 Each server is polled until it answers, checked once for a correct answer (201 with the fake
 contact id, 422 on a bad cellphone), warmed up (counting every status: any non-2xx stops the
@@ -107,15 +105,6 @@ class App:
 
 FRAMEWORK = App("framework", "connector.app:create_app()", ROOT, "/healthz")
 BASELINE = App("baseline", "baseline_app:app", BENCH)
-# Variants run from the repository root: from bench/, bench/throughput.py would shadow the connector's
-# ``actions`` package.
-VARIANTS = (
-    App("fw-nolimit", "bench.variants:framework_no_limiter()", ROOT, "/healthz"),
-    App("fw-leanlimit", "bench.variants:framework_lean_limiter()", ROOT, "/healthz"),
-    App("fw-urllib3", "bench.variants:framework_urllib3()", ROOT, "/healthz"),
-    App("fw-lean", "bench.variants:framework_lean()", ROOT, "/healthz"),
-    App("base-noenv", "bench.variants:baseline_no_trust_env()", ROOT),
-)
 
 
 def lua_string(text: str) -> str:
@@ -453,7 +442,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--shared-socket", action="store_true", help="gthread servers without --reuse-port (see the docstring)"
     )
-    parser.add_argument("--variants", action="store_true", help="also load the A/B variants of bench/variants.py")
     parser.add_argument("--no-reference", action="store_true", help="skip the upstream-alone and hello runs")
     parser.add_argument("--json", type=Path, help="also write every run as JSON to this file")
     args = parser.parse_args(argv)
@@ -475,7 +463,7 @@ def main(argv: list[str] | None = None) -> int:
     def reuse_port(worker_class: str) -> bool:
         return worker_class != "sync" and not args.shared_socket
 
-    apps = [FRAMEWORK, BASELINE, *(VARIANTS if args.variants else ())]
+    apps = [FRAMEWORK, BASELINE]
     runs: list[Run] = []
     started = dt.datetime.now().astimezone()
     print(

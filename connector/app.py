@@ -82,9 +82,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         services = _services(catalog, settings, upstream_config)
         limit = CredentialLimit(settings.rate_limit, limits, scope=f"connector:{catalog.name}")
         blueprint = build_blueprint(catalog, services, limit)
-        _add_document_routes(
-            blueprint, catalog, documents.setdefault(catalog.name, Documents.build(catalog, settings.public_url))
-        )
+        documents[catalog.name] = Documents.build(catalog, settings.public_url)
+        _add_document_routes(blueprint, catalog, documents[catalog.name], settings.public_url)
         app.register_blueprint(blueprint)
     app.extensions["connector.catalogs"] = {c.name: c for c in catalogs}
     app.extensions["connector.documents"] = documents
@@ -92,8 +91,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
-def _add_document_routes(blueprint: Any, catalog: Catalog, docs: Documents) -> None:
-    html = render_docs(catalog).encode()
+def _add_document_routes(blueprint: Any, catalog: Catalog, docs: Documents, public_url: str) -> None:
+    html = render_docs(catalog, public_url).encode()
 
     blueprint.add_url_rule("/swagger.json", "swagger", lambda: Response(docs.swagger, mimetype=JSON))
     blueprint.add_url_rule("/openapi.json", "openapi", lambda: Response(docs.openapi, mimetype=JSON))

@@ -50,8 +50,8 @@ def _fields_table(operation: Operation) -> str:
     return "<table><tr><th>Field</th><th>Type</th><th>Description</th></tr>" + "".join(rows) + "</table>"
 
 
-def _curl(catalog: Catalog, operation: Operation) -> str:
-    url = f"http://localhost:8000/{catalog.name}{operation.path}"
+def _curl(catalog: Catalog, operation: Operation, public_url: str) -> str:
+    url = f"{public_url.rstrip('/')}/{catalog.name}{operation.path}"
     header = f"-H '{catalog.credential.header}: YOUR_API_KEY'"
     if operation.method == "GET":
         query = "&".join(f"{k}={v}" for k, v in (operation.example or {}).items())
@@ -60,7 +60,7 @@ def _curl(catalog: Catalog, operation: Operation) -> str:
     return f"curl -X POST {header} -H 'Content-Type: application/json' \\\n  -d '{body}' \\\n  {url}"
 
 
-def render_docs(catalog: Catalog) -> str:
+def render_docs(catalog: Catalog, public_url: str) -> str:
     parts = [
         f"<!doctype html><meta charset=utf-8><title>{html.escape(catalog.title)} connector</title>",
         f"<style>{STYLE}</style>",
@@ -78,6 +78,6 @@ def render_docs(catalog: Catalog) -> str:
             f"<p><span class=m>{op.method}</span> <code>/{catalog.name}{op.path}</code> · operationId "
             f"<code>{op.operation_id}</code></p><p>{html.escape(op.description)}</p>"
             + _fields_table(op)
-            + f"<pre>{html.escape(_curl(catalog, op))}</pre>"
+            + f"<pre>{html.escape(_curl(catalog, op, public_url))}</pre>"
         )
     return "\n".join(parts)

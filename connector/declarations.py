@@ -40,7 +40,7 @@ class InputSchema(Schema):
             raise ValidationError(f"Provide at least one of {names}.", field_name=self.require_any_of[0])
 
     @pre_load
-    def _drop_blank_optionals(self, data: Any, **kwargs: Any) -> Any:
+    def _drop_null_optionals(self, data: Any, **kwargs: Any) -> Any:
         if not isinstance(data, dict):
             return data
         fields_ = self.fields

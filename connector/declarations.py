@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, ClassVar
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, pre_load, validates_schema
@@ -163,6 +164,11 @@ class Catalog:
     metadata: dict[str, str] = field(default_factory=dict)  # Website, Privacy policy, Categories
     sandbox: Callable[[], Any] | None = None  # returns a WSGI app emulating the services
     sandbox_notes: str = ""
+
+    @cached_property
+    def instances(self) -> tuple[Operation, ...]:
+        """The operations with their schemas built, once, for the runtime, the specs and the docs."""
+        return tuple(operation_class() for operation_class in self.operations)
 
     def service(self, name: str | None) -> Service:
         if name is None:

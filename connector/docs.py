@@ -23,9 +23,8 @@ h2{margin-top:2.5rem;border-top:1px solid #ccc;padding-top:1rem}.m{font-weight:b
 
 def _type_of(field: fields.Field) -> str:
     name = type(field).__name__
-    for attr in ("choices",):
-        if hasattr(field, attr):
-            return "one of " + ", ".join(getattr(field, attr))
+    if hasattr(field, "choices"):
+        return "one of " + ", ".join(field.choices)
     if isinstance(field, fields.List):
         return "list of " + _type_of(field.inner)
     return {"Phone": "phone ccc-xxxxxxxxx", "Date": "date yyyy-mm-dd", "DateTime": "yyyy-MM-dd HH:mm:ss"}.get(
@@ -71,8 +70,7 @@ def render_docs(catalog: Catalog, public_url: str) -> str:
     ]
     if catalog.sandbox_notes:
         parts.append(f"<p><b>Sandbox:</b> {html.escape(catalog.sandbox_notes)}</p>")
-    for operation_class in catalog.operations:
-        op = operation_class()
+    for op in catalog.instances:
         parts.append(
             f"<h2 id={op.key}>{html.escape(op.summary)}</h2>"
             f"<p><span class=m>{op.method}</span> <code>/{catalog.name}{op.path}</code> · operationId "

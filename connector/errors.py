@@ -18,7 +18,7 @@ from connector.jsonio import PROBLEM_JSON, json_response
 
 log = logging.getLogger(__name__)
 
-PROBLEM_TYPES: dict[int | str, str] = {
+PROBLEM_TYPES: dict[int, str] = {
     400: "malformed-request",
     401: "unauthorized",
     403: "forbidden",
@@ -31,12 +31,13 @@ PROBLEM_TYPES: dict[int | str, str] = {
     429: "rate-limited",
     500: "internal-error",
     502: "upstream-error",
-    "upstream-rejected": "upstream-rejected",
     504: "upstream-timeout",
 }
 
 
 def problem_type(status_or_kind: int | str) -> str:
+    if isinstance(status_or_kind, str):
+        return "urn:connector:problem:" + status_or_kind
     return "urn:connector:problem:" + PROBLEM_TYPES.get(status_or_kind, str(status_or_kind))
 
 

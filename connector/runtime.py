@@ -131,8 +131,7 @@ def build_blueprint(
 ) -> Blueprint:
     """One blueprint per catalog at ``/<catalog.name>``; ``limit`` counts every call per credential."""
     blueprint = Blueprint(catalog.name, __name__, url_prefix=f"/{catalog.name}")
-    for operation_class in catalog.operations:
-        operation = operation_class()
+    for operation in catalog.instances:
         service = services[catalog.service(operation.upstream).name]
         view = make_view(catalog, operation, service, limit)
         blueprint.add_url_rule(operation.path, endpoint=operation.key, view_func=view, methods=[operation.method])

@@ -210,6 +210,21 @@ def decode(service_name: str, response: requests.Response) -> Any:
     raise UpstreamError.from_response(service_name, status, body, response.headers)
 
 
+# upstream status → (our status, what happened); anything else is a 502
+UPSTREAM_STATUSES: dict[int, tuple[int, str]] = {
+    400: (422, "rejected the request"),
+    422: (422, "rejected the request"),
+    401: (401, "rejected the API key: check the credential of this connection"),
+    403: (403, "does not allow this API key to do this"),
+    404: (404, "could not find the requested item"),
+    408: (504, "timed out"),
+    409: (409, "reported a conflict"),
+    413: (413, "found the request too large"),
+    429: (429, "is rate limiting this API key"),
+    504: (504, "timed out"),
+}
+
+
 class UpstreamError(Problem):
     """A non-2xx answer from upstream, mapped to our status; ``upstream_body`` is kept for actions."""
 
@@ -222,27 +237,13 @@ class UpstreamError(Problem):
     def from_response(cls, name: str, status: int, body: Any, headers: Mapping[str, str]) -> UpstreamError:
         upstream_detail = _upstream_detail(body)
         errors = _upstream_errors(body)
+        mapped, what = UPSTREAM_STATUSES.get(status, (502, "failed with status {status}"))
+        detail = f"{name} {what.format(status=status)}"
         extra: dict[str, Any] = {}
         if status in (400, 422):  # our validation passed, so this is the upstream's own rule
-            mapped, detail = 422, f"{name} rejected the request"
             extra["kind"] = "upstream-rejected"
-        elif status == 401:
-            mapped, detail = 401, f"{name} rejected the API key: check the credential of this connection"
-        elif status == 403:
-            mapped, detail = 403, f"{name} does not allow this API key to do this"
-        elif status == 404:
-            mapped, detail = 404, f"{name} could not find the requested item"
-        elif status == 409:
-            mapped, detail = 409, f"{name} reported a conflict"
-        elif status == 413:
-            mapped, detail = 413, f"{name} found the request too large"
-        elif status == 429:
-            mapped, detail = 429, f"{name} is rate limiting this API key"
+        if status == 429:
             extra["headers"] = {"Retry-After": headers.get("Retry-After", "60")}
-        elif status in (408, 504):
-            mapped, detail = 504, f"{name} timed out"
-        else:
-            mapped, detail = 502, f"{name} failed with status {status}"
         if upstream_detail:
             detail = f"{detail}: {upstream_detail}"
         return cls(

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from actions.egoi.schemas import ContactIdOutput, CreateContactInput, UpdateContactInput, base_fields
 from connector.declarations import Action
 from connector.errors import Problem
 from connector.upstream import UpstreamCall, UpstreamError
+
+
+@contextmanager
+def _duplicate_is_conflict(list_id: int) -> Iterator[None]:
+    """A write that collides with another contact's email or phone becomes our 409 with its id."""
+    try:
+        yield
+    except UpstreamError as exc:
+        if exc.upstream_status == 409:
+            raise _conflict(exc, list_id) from None
+        raise
 
 
 def _conflict(exc: UpstreamError, list_id: int) -> Problem:
@@ -42,12 +55,8 @@ class CreateContact(Action):
 
     def perform(self, data: dict[str, Any], upstream: UpstreamCall) -> Any:
         list_id = data["list_id"]
-        try:
+        with _duplicate_is_conflict(list_id):
             return upstream.post(f"/lists/{list_id}/contacts", json={"base": base_fields(data)})
-        except UpstreamError as exc:
-            if exc.upstream_status == 409:
-                raise _conflict(exc, list_id) from None
-            raise
 
 
 class UpdateContact(Action):
@@ -68,9 +77,5 @@ class UpdateContact(Action):
         if not changes:  # nothing to change: still answer 404 for a contact that does not exist
             upstream.get(f"/lists/{list_id}/contacts/{contact}")
             return {"contact_id": contact}
-        try:
+        with _duplicate_is_conflict(list_id):
             return upstream.patch(f"/lists/{list_id}/contacts/{contact}", json={"base": changes})
-        except UpstreamError as exc:
-            if exc.upstream_status == 409:
-                raise _conflict(exc, list_id) from None
-            raise

@@ -151,7 +151,7 @@ def _operation(operation: Operation, version: str) -> dict[str, Any]:
         "responses": {str(operation.status_code): success, **_error_responses(operation, version)},
     }
     if operation.method == "GET":
-        if schema_in().fields:
+        if operation.input_schema.fields:
             spec_op["parameters"] = [{"in": "query", "schema": schema_in}]
     elif version == SWAGGER:
         spec_op["parameters"] = [{"in": "body", "name": "body", "required": True, "schema": schema_in}]
@@ -199,8 +199,7 @@ def build_spec(catalog: Catalog, version: str, public_url: str) -> dict[str, Any
         marshmallow_plugin.converter.add_attribute_function(_swagger_enum_without_null)
     spec.components.security_scheme(catalog.credential.parameter, security_scheme)
     spec.components.schema("Problem", schema=ProblemSchema)
-    for operation_class in catalog.operations:
-        operation = operation_class()
+    for operation in catalog.instances:
         spec.path(
             path=operation.path,
             operations={operation.method.lower(): _operation(operation, version)},

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from actions.egoi.contacts import CreateContact, UpdateContact
-from actions.egoi.lookups import GetAllContacs, GetListsContacts, GetSenders, GetTag
-from actions.egoi.sms import SendSMS
-from actions.egoi.tags import AddTag
+from actions.egoi import automations, campaigns, contacts, email, lookups, messages, sms, tags, verify
 from connector.declarations import Catalog, Credential, Service
 
 
@@ -40,7 +37,18 @@ catalog = Catalog(
             sandbox_path="/slingshot/api/v2",
         ),
     ),
-    operations=(CreateContact, UpdateContact, AddTag, SendSMS, GetListsContacts, GetTag, GetSenders, GetAllContacs),
+    # Each module lists its operations; this order is the order of the specs and the docs.
+    operations=(
+        *contacts.OPERATIONS,
+        *tags.OPERATIONS,
+        *campaigns.OPERATIONS,
+        *automations.OPERATIONS,
+        *sms.OPERATIONS,
+        *email.OPERATIONS,
+        *messages.OPERATIONS,
+        *verify.OPERATIONS,
+        *lookups.OPERATIONS,
+    ),
     publisher="Connector",
     brand_color="#00AEDA",
     contact={"name": "E-goi Support", "url": "https://helpdesk.e-goi.com/"},

@@ -79,3 +79,6 @@ class UpdateContact(Action):
             return {"contact_id": contact}
         with _duplicate_is_conflict(list_id):
             return upstream.patch(f"/lists/{list_id}/contacts/{contact}", json={"base": changes})
+
+
+OPERATIONS = (CreateContact, UpdateContact)

@@ -137,3 +137,6 @@ class GetAllContacs(Lookup):
         page = upstream.get(f"/lists/{data['list_id']}/contacts", params=_page(data))
         items = [item.get("base", {}) for item in page.get("items", [])]
         return {"total_items": page.get("total_items", len(items)), "items": items}
+
+
+OPERATIONS = (GetListsContacts, GetTag, GetSenders, GetAllContacs)

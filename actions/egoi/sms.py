@@ -96,3 +96,6 @@ class SendSMS(Action):
         if not (isinstance(sent, list) and sent and isinstance(sent[0], dict) and sent[0].get("messageId")):
             raise Problem(502, "E-goi Transactional API accepted the SMS but returned no message id.")
         return sent[0]
+
+
+OPERATIONS = (SendSMS,)

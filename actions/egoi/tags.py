@@ -64,3 +64,6 @@ class AddTag(Action):
             json={"tag_id": data["tag_id"], "contacts": contacts},
         )
         return {"tag_id": data["tag_id"], "success": contacts}
+
+
+OPERATIONS = (AddTag,)

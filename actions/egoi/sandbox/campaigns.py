@@ -1,0 +1,3 @@
+"""Marketing API v3: campaigns and automations."""
+
+from __future__ import annotations

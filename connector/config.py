@@ -36,6 +36,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("EGOI_API_URL", "https://api.egoiapp.com", "E-goi Marketing API v3 base URL."),
     Setting("EGOI_TRANSACTIONAL_URL", "https://slingshot.egoiapp.com/api/v2", "E-goi Transactional API v2 base URL."),
+    Setting("ONGAGE_API_URL", "https://api.ongage.net", "Ongage API base URL (the list id follows it in each path)."),
     Setting(
         "RATE_LIMIT",
         "100 per 60 seconds",
@@ -58,6 +59,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("UPSTREAM_RETRY_AFTER_CAP", 30.0, "Longest upstream Retry-After honoured, in seconds.", float),
     Setting("UPSTREAM_POOL_SIZE", 32, "Pooled upstream connections kept per host.", int),
     Setting("LOG_LEVEL", "INFO", "Log level of the service."),
+    Setting(
+        "DATA_DIR",
+        ".connector",
+        "Directory of the embedded defaults' files (the SQLite database), created when missing.",
+    ),
+    Setting(
+        "DATABASE_URL",
+        "",
+        "SQLAlchemy URL of the database (idempotency keys); empty means a SQLite file in DATA_DIR. "
+        "PostgreSQL: postgresql+psycopg://user:password@host/db.",
+    ),
+    Setting("IDEMPOTENCY_TTL", 86400, "Seconds an Idempotency-Key and its stored response are kept.", int),
 )
 
 

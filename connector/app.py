@@ -15,9 +15,11 @@ from flask import Flask, Response, current_app
 
 from connector import sandbox as sandboxes
 from connector.config import Settings
+from connector.database import open_database
 from connector.declarations import Catalog
 from connector.docs import render_docs
 from connector.errors import register_error_handlers
+from connector.idempotency import IdempotencyStore
 from connector.jsonio import JSON, OrjsonProvider, json_response
 from connector.ratelimit import CredentialLimit, Storage
 from connector.registry import discover
@@ -76,12 +78,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     limits = Storage(settings.ratelimit_storage_url)
     app.extensions["connector.ratelimit"] = limits
 
+    engine = open_database(settings)
+    app.extensions["connector.database"] = engine
+    idempotency = IdempotencyStore(engine, settings.idempotency_ttl)
+
     upstream_config = UpstreamSettings.from_settings(settings)
     documents: dict[str, Documents] = {}
     for catalog in catalogs:
         services = _services(catalog, settings, upstream_config)
         limit = CredentialLimit(settings.rate_limit, limits, scope=f"connector:{catalog.name}")
-        blueprint = build_blueprint(catalog, services, limit)
+        blueprint = build_blueprint(catalog, services, limit, idempotency)
         documents[catalog.name] = Documents.build(catalog, settings.public_url)
         _add_document_routes(blueprint, catalog, documents[catalog.name], settings.public_url)
         app.register_blueprint(blueprint)

@@ -16,6 +16,15 @@ from marshmallow import Schema, ValidationError, fields
 
 from connector.declarations import Catalog, Operation
 from connector.errors import Problem, validation_problem
+from connector.idempotency import (
+    HEADER,
+    REPLAYED_HEADER,
+    IdempotencyStore,
+    StoredResponse,
+    check_key,
+    fingerprint,
+    scope_of,
+)
 from connector.jsonio import json_response
 from connector.ratelimit import CredentialLimit
 from connector.upstream import UpstreamService
@@ -95,8 +104,16 @@ def credential_of(catalog: Catalog) -> str:
     return value
 
 
+# Answers that say "try again later" are never replayed from an idempotency key (5xx release it too).
+NOT_STORED = frozenset({408, 425, 429})
+
+
 def make_view(
-    catalog: Catalog, operation: Operation, service: UpstreamService, limit: CredentialLimit | None = None
+    catalog: Catalog,
+    operation: Operation,
+    service: UpstreamService,
+    limit: CredentialLimit | None = None,
+    idempotency: IdempotencyStore | None = None,
 ) -> Callable[[], Response]:
     """The Flask view of one operation, with everything it needs bound in its closure."""
     load = operation.input_schema.load
@@ -108,18 +125,48 @@ def make_view(
     text_input = TextInput(operation.input_schema)
 
     hit = limit.hit if limit is not None else None
+    store = idempotency if method == "POST" else None
+
+    def run(data: dict[str, Any], credential: str) -> Response:
+        return json_response(dump(perform(data, bind(credential))), status)
+
+    def run_once(data: dict[str, Any], credential: str, key: str) -> Response:
+        """``run`` under an Idempotency-Key: the first call's answer is stored and replayed."""
+        assert store is not None
+        scope = scope_of(credential, catalog.name, operation.key)
+        outcome = store.begin(scope, key, fingerprint(data))
+        if isinstance(outcome, StoredResponse):
+            replay = Response(outcome.body, status=outcome.status, mimetype=outcome.content_type)
+            replay.headers[REPLAYED_HEADER] = "true"
+            return replay
+        try:
+            response = run(data, credential)
+        except Problem as problem:
+            response = problem.response()
+        except BaseException:
+            store.release(outcome)
+            raise
+        if response.status_code >= 500 or response.status_code in NOT_STORED:
+            store.release(outcome)
+        else:
+            store.finish(outcome, response.status_code, response.mimetype, response.get_data())
+        return response
 
     def view() -> Response:
         credential = credential_of(catalog)
         if hit is not None:
             hit(credential)
+        key = request.headers.get(HEADER) if store is not None else None
+        if key is not None:
+            check_key(key)
         payload = read_payload(method, text_input)
         try:
             data = load(payload)
         except ValidationError as exc:
             raise validation_problem(exc.messages) from None
-        result = perform(data, bind(credential))
-        return json_response(dump(result), status)
+        if key is None:
+            return run(data, credential)
+        return run_once(data, credential, key)
 
     view.__name__ = view.__qualname__ = operation.key
     view.__doc__ = operation.description
@@ -127,12 +174,16 @@ def make_view(
 
 
 def build_blueprint(
-    catalog: Catalog, services: dict[str, UpstreamService], limit: CredentialLimit | None = None
+    catalog: Catalog,
+    services: dict[str, UpstreamService],
+    limit: CredentialLimit | None = None,
+    idempotency: IdempotencyStore | None = None,
 ) -> Blueprint:
-    """One blueprint per catalog at ``/<catalog.name>``; ``limit`` counts every call per credential."""
+    """One blueprint per catalog at ``/<catalog.name>``; ``limit`` counts every call per credential;
+    ``idempotency`` stores the answers of POST actions sent with an Idempotency-Key."""
     blueprint = Blueprint(catalog.name, __name__, url_prefix=f"/{catalog.name}")
     for operation in catalog.instances:
         service = services[catalog.service(operation.upstream).name]
-        view = make_view(catalog, operation, service, limit)
+        view = make_view(catalog, operation, service, limit, idempotency)
         blueprint.add_url_rule(operation.path, endpoint=operation.key, view_func=view, methods=[operation.method])
     return blueprint

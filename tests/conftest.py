@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
+import os
+import tempfile
+
 import pytest
+import sqlalchemy as sa
+from postgres import postgres_server
 
 from connector import sandbox as sandboxes
 from connector.app import create_app
@@ -17,6 +23,42 @@ TEST_SETTINGS = {
     "UPSTREAM_RETRY_AFTER_CAP": 0.0,
     "RATE_LIMIT": "10000 per 60 seconds",
 }
+
+
+def pytest_configure(config):
+    """The embedded defaults write their SQLite file to a scratch directory, not the checkout."""
+    os.environ.setdefault("CONNECTOR_DATA_DIR", tempfile.mkdtemp(prefix="connector-test-data-"))
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url():
+    """A private PostgreSQL server for the session (see tests/postgres.py)."""
+    with postgres_server() as url:
+        yield url
+
+
+_database_names = itertools.count(1)
+
+
+@pytest.fixture
+def postgres_url(postgres_admin_url):
+    """A fresh, empty PostgreSQL database for one test."""
+    name = f"connector_test_{os.getpid()}_{next(_database_names)}"
+    admin = sa.create_engine(postgres_admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield postgres_admin_url.rsplit("/", 1)[0] + "/" + name
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """Each test using it runs twice: on a SQLite file and on a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'connector.db'}"
+    return request.getfixturevalue("postgres_url")
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,7 @@ from marshmallow import Schema, fields
 
 from connector import fields as cf
 from connector.declarations import Catalog, Operation, OutputSchema
+from connector.idempotency import HEADER, MAX_KEY_LENGTH
 
 SWAGGER = "2.0"
 OPENAPI = "3.0.3"
@@ -34,6 +35,11 @@ COMMON_ERRORS: dict[int, str] = {
 OPTIONAL_ERRORS: dict[int, str] = {
     409: "The item conflicts with an existing one; the body carries the existing item's id.",
 }
+IDEMPOTENCY_CONFLICT = "A request with the same Idempotency-Key is still being processed; retry after Retry-After."
+IDEMPOTENCY_DESCRIPTION = (
+    "Any unique text (a UUID, or the id of the item that started the flow). A retry with the same key "
+    "and the same input returns the first answer instead of doing the action twice; kept 24 hours."
+)
 
 
 class ProblemSchema(OutputSchema):
@@ -110,6 +116,8 @@ def _error_responses(operation: Operation, version: str) -> dict[str, Any]:
     statuses = {**COMMON_ERRORS, **{s: OPTIONAL_ERRORS[s] for s in operation.errors if s in OPTIONAL_ERRORS}}
     if operation.method == "GET":
         statuses = {s: d for s, d in statuses.items() if s not in BODY_ERRORS}
+    else:
+        statuses[409] = f"{statuses[409]} Or: {IDEMPOTENCY_CONFLICT}" if 409 in statuses else IDEMPOTENCY_CONFLICT
     responses: dict[str, Any] = {}
     for status in sorted(statuses):
         response: dict[str, Any] = {"description": statuses[status]}
@@ -154,13 +162,33 @@ def _operation(operation: Operation, version: str) -> dict[str, Any]:
         if operation.input_schema.fields:
             spec_op["parameters"] = [{"in": "query", "schema": schema_in}]
     elif version == SWAGGER:
-        spec_op["parameters"] = [{"in": "body", "name": "body", "required": True, "schema": schema_in}]
+        spec_op["parameters"] = [
+            _idempotency_parameter(version),
+            {"in": "body", "name": "body", "required": True, "schema": schema_in},
+        ]
     else:
         media = {"schema": schema_in}
         if operation.example is not None:
             media["example"] = operation.example
+        spec_op["parameters"] = [_idempotency_parameter(version)]
         spec_op["requestBody"] = {"required": True, "content": {"application/json": media}}
     return spec_op
+
+
+def _idempotency_parameter(version: str) -> dict[str, Any]:
+    """The optional ``Idempotency-Key`` header of every POST action (see connector/idempotency.py)."""
+    schema = {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH}
+    parameter: dict[str, Any] = {
+        "name": HEADER,
+        "in": "header",
+        "required": False,
+        "description": IDEMPOTENCY_DESCRIPTION,
+        "x-ms-summary": "Idempotency Key",
+        "x-ms-visibility": "advanced",
+    }
+    if version == SWAGGER:
+        return {**parameter, **schema}
+    return {**parameter, "schema": schema}
 
 
 def build_spec(catalog: Catalog, version: str, public_url: str) -> dict[str, Any]:

@@ -1,0 +1,79 @@
+"""The service's database: one SQLAlchemy engine, its schema kept by Alembic migrations.
+
+The embedded default is a SQLite file in ``DATA_DIR`` so ``serve`` works with nothing installed;
+``DATABASE_URL`` points it at PostgreSQL for several processes. Migrations run at start-up (once,
+in gunicorn's master with ``preload``) and by ``connector migrate``; on PostgreSQL an advisory lock
+keeps two starting services from migrating at the same time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+
+from connector.config import Settings
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+_MIGRATION_LOCK = 0x636F6E6E  # arbitrary advisory-lock id ("conn")
+
+
+def database_url(settings: Settings) -> str:
+    """``DATABASE_URL``, or a SQLite file in ``DATA_DIR`` (created when missing)."""
+    if settings.database_url:
+        return settings.database_url
+    directory = Path(settings.data_dir).expanduser()
+    directory.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{(directory / 'connector.db').resolve()}"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """WAL lets readers run beside the writer; busy_timeout makes writers wait instead of failing."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def create_engine(url: str) -> sa.Engine:
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False})
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def alembic_config(engine: sa.Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["engine"] = engine
+    return config
+
+
+def migrate(engine: sa.Engine) -> None:
+    """Bring the schema to the newest revision."""
+    config = alembic_config(engine)
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT pg_advisory_lock(:id)"), {"id": _MIGRATION_LOCK})
+            try:
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+                connection.commit()
+            finally:
+                connection.execute(sa.text("SELECT pg_advisory_unlock(:id)"), {"id": _MIGRATION_LOCK})
+                connection.commit()
+    else:
+        command.upgrade(config, "head")
+
+
+def open_database(settings: Settings) -> sa.Engine:
+    """The engine of ``settings``, migrated to the newest schema."""
+    engine = create_engine(database_url(settings))
+    migrate(engine)
+    return engine

@@ -76,4 +76,6 @@ def open_database(settings: Settings) -> sa.Engine:
     """The engine of ``settings``, migrated to the newest schema."""
     engine = create_engine(database_url(settings))
     migrate(engine)
+    # No connection may outlive this in gunicorn's master: forked workers must open their own.
+    engine.dispose()
     return engine

@@ -101,3 +101,15 @@ def export(public_url: str | None, out_dir: str, check: bool) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+@main.command()
+def migrate() -> None:
+    """Create or upgrade the database schema (``serve`` also does this at start-up)."""
+    from connector.config import Settings
+    from connector.database import database_url, open_database
+
+    settings = Settings.load()
+    open_database(settings).dispose()
+    url = database_url(settings)
+    click.echo(f"database schema is current: {url.split('@')[-1] if '@' in url else url}")

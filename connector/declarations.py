@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, pre_load, validates_schema
 
-from connector.upstream import UpstreamCall
+from connector.upstream import SplitCredential, UpstreamCall
 
 OPERATION_ID = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 KEY = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -127,12 +127,14 @@ class Lookup(Operation):
 
 @dataclass(frozen=True)
 class Service:
-    """A vendor API the catalog calls. ``setting`` names the CONNECTOR_* variable of its URL."""
+    """A vendor API the catalog calls. ``setting`` names the CONNECTOR_* variable of its URL.
+    ``auth_header`` names the header the credential is passed in, or, for a vendor that wants
+    several headers, a :class:`~connector.upstream.SplitCredential` that splits it into them."""
 
     name: str
     title: str
     setting: str
-    auth_header: str
+    auth_header: str | SplitCredential
     sandbox_path: str = ""
 
 

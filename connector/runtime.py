@@ -99,7 +99,7 @@ def credential_of(catalog: Catalog) -> str:
     if not value:
         raise Problem(
             401,
-            f"Missing API key: send it in the {catalog.credential.header} header.",
+            f"Missing {catalog.credential.display_name}: send it in the {catalog.credential.header} header.",
         )
     return value
 

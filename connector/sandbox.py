@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from connector.declarations import Catalog
 
@@ -42,11 +42,23 @@ class RunningSandbox:
         self.thread.join(timeout=5)
 
 
+class _KeepUnderscoreHeaders(WSGIRequestHandler):
+    """werkzeug drops request headers spelled with underscores (against spoofing behind proxies);
+    vendors use them (Ongage's X_USERNAME), and a loopback emulator is no proxy target."""
+
+    def make_environ(self) -> dict[str, Any]:
+        environ = super().make_environ()
+        for key, value in self.headers.items():
+            if "_" in key:
+                environ.setdefault("HTTP_" + key.upper().replace("-", "_"), value)
+        return environ
+
+
 def start(catalog: Catalog, port: int = 0) -> RunningSandbox:
     if catalog.sandbox is None:
         raise ValueError(f"catalog {catalog.name} has no sandbox")
     app = catalog.sandbox()
-    server = make_server("127.0.0.1", port, app, threaded=True)
+    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=_KeepUnderscoreHeaders)
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"sandbox-{catalog.name}", daemon=True
     )

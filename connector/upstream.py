@@ -110,12 +110,36 @@ def build_session(config: UpstreamSettings) -> requests.Session:
 
 
 @dataclass(frozen=True)
+class SplitCredential:
+    """One inbound credential that carries several upstream headers (``account:user:password``).
+
+    Power Automate offers one secret connection parameter; a vendor that wants several headers gets
+    them from that one value, split on ``separator``. The last part takes the rest of the value,
+    so it may contain the separator (passwords do). ``format`` is how users write the value; the
+    401 for a malformed value names it, and never echoes the value itself."""
+
+    headers: tuple[str, ...]
+    format: str
+    separator: str = ":"
+
+    def headers_for(self, credential: str) -> dict[str, str]:
+        parts = credential.split(self.separator, len(self.headers) - 1)
+        if len(parts) != len(self.headers) or not all(part.strip() for part in parts):
+            raise Problem(
+                401,
+                f"Malformed credential: expected {len(self.headers)} non-empty values separated by "
+                f"{self.separator!r}, as {self.format}.",
+            )
+        return dict(zip(self.headers, parts, strict=True))
+
+
+@dataclass(frozen=True)
 class UpstreamService:
     """One vendor API as configured at start-up: where it is and how a credential is sent."""
 
     name: str
     base_url: str
-    auth_header: str
+    auth_header: str | SplitCredential
     session: requests.Session
     config: UpstreamSettings
 
@@ -150,7 +174,11 @@ class UpstreamCall:
 
     def __init__(self, service: UpstreamService, credential: str) -> None:
         self._service = service
-        self._headers = {**DEFAULT_HEADERS, service.auth_header: credential}
+        auth = service.auth_header
+        if isinstance(auth, str):
+            self._headers = {**DEFAULT_HEADERS, auth: credential}
+        else:
+            self._headers = {**DEFAULT_HEADERS, **auth.headers_for(credential)}
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         return self.request("GET", path, params=params)

@@ -16,6 +16,7 @@ Semantics (after the IETF httpapi Idempotency-Key draft and Stripe's API):
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +31,8 @@ from connector.tables import idempotency_keys as table
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_KEY_LENGTH = 255
+# Printable ASCII without leading or trailing spaces (HTTP strips those, so they could not match).
+KEY_PATTERN = re.compile(r"^[!-~](?:[ -~]{0,253}[!-~])?$")
 PURGE_EVERY = 60.0  # seconds between deletions of expired keys, per process
 
 
@@ -49,7 +52,7 @@ def scope_of(credential: str, catalog: str, operation: str) -> str:
 
 def check_key(key: str) -> str:
     """A key is 1-255 printable ASCII characters (a UUID is typical)."""
-    if not (0 < len(key) <= MAX_KEY_LENGTH and key.isascii() and key.isprintable()):
+    if not KEY_PATTERN.fullmatch(key):
         raise Problem(
             422,
             f"The {HEADER} header must be 1 to {MAX_KEY_LENGTH} printable ASCII characters (a UUID, for example).",

@@ -170,10 +170,11 @@ def _prepare(method: str, url: str, params: Any, data: bytes | None, headers: di
 class UpstreamCall:
     """A service bound to the caller's credential for the duration of one request."""
 
-    __slots__ = ("_headers", "_service")
+    __slots__ = ("_headers", "_service", "credential")
 
     def __init__(self, service: UpstreamService, credential: str) -> None:
         self._service = service
+        self.credential = credential  # for the rare API that also wants it in a body (E-goi push tokens)
         auth = service.auth_header
         if isinstance(auth, str):
             self._headers = {**DEFAULT_HEADERS, auth: credential}

@@ -16,7 +16,7 @@ from marshmallow import Schema, fields
 
 from connector import fields as cf
 from connector.declarations import Catalog, Operation, OutputSchema
-from connector.idempotency import HEADER, MAX_KEY_LENGTH
+from connector.idempotency import HEADER, KEY_PATTERN, MAX_KEY_LENGTH
 
 SWAGGER = "2.0"
 OPENAPI = "3.0.3"
@@ -33,7 +33,9 @@ COMMON_ERRORS: dict[int, str] = {
     504: "The upstream service did not answer in time.",
 }
 OPTIONAL_ERRORS: dict[int, str] = {
-    409: "The item conflicts with an existing one; the body carries the existing item's id.",
+    409: "The request conflicts with the item's current state (an existing item, whose id the body carries, "
+    "or a request already cancelled or validated).",
+    410: "The item is no longer usable (for example an expired verification request).",
 }
 IDEMPOTENCY_CONFLICT = "A request with the same Idempotency-Key is still being processed; retry after Retry-After."
 IDEMPOTENCY_DESCRIPTION = (
@@ -177,7 +179,7 @@ def _operation(operation: Operation, version: str) -> dict[str, Any]:
 
 def _idempotency_parameter(version: str) -> dict[str, Any]:
     """The optional ``Idempotency-Key`` header of every POST action (see connector/idempotency.py)."""
-    schema = {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH}
+    schema = {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": KEY_PATTERN.pattern}
     parameter: dict[str, Any] = {
         "name": HEADER,
         "in": "header",

@@ -11,7 +11,8 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response, current_app
+import requests
+from flask import Flask, Response, current_app, request
 
 from connector import sandbox as sandboxes
 from connector.config import Settings
@@ -90,6 +91,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         blueprint = build_blueprint(catalog, services, limit, idempotency)
         documents[catalog.name] = Documents.build(catalog, settings.public_url)
         _add_document_routes(blueprint, catalog, documents[catalog.name], settings.public_url)
+        if settings.sandbox and catalog.sandbox is not None:
+            _add_sandbox_pages(blueprint, app.extensions["connector.sandboxes"][catalog.name].url)
         app.register_blueprint(blueprint)
     app.extensions["connector.catalogs"] = {c.name: c for c in catalogs}
     app.extensions["connector.documents"] = documents
@@ -104,6 +107,27 @@ def _add_document_routes(blueprint: Any, catalog: Catalog, docs: Documents, publ
     blueprint.add_url_rule("/openapi.json", "openapi", lambda: Response(docs.openapi, mimetype=JSON))
     blueprint.add_url_rule("/apiProperties.json", "api_properties", lambda: Response(docs.properties, mimetype=JSON))
     blueprint.add_url_rule("/docs", "docs", lambda: Response(html, mimetype="text/html"))
+
+
+def _add_sandbox_pages(blueprint: Any, sandbox_url: str) -> None:
+    """In sandbox mode, ``/<connector>/_sandbox/...`` reaches the emulator's own pages (outboxes of
+    the SMS, emails and codes it "sent", its clock) on the service's port, so users need not look
+    for the emulator's ephemeral port."""
+    session = requests.Session()
+    session.trust_env = False
+
+    def page(path: str) -> Response:
+        upstream = session.request(
+            request.method,
+            f"{sandbox_url}/_sandbox/{path}",
+            params=request.args,
+            data=request.get_data(),
+            headers={"Content-Type": request.content_type or "application/json"},
+            timeout=10,
+        )
+        return Response(upstream.content, upstream.status_code, content_type=upstream.headers.get("Content-Type"))
+
+    blueprint.add_url_rule("/_sandbox/<path:path>", "sandbox_page", page, methods=["GET", "POST"])
 
 
 def _add_service_routes(app: Flask, catalogs: list[Catalog]) -> None:

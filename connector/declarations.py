@@ -33,19 +33,38 @@ class InputSchema(Schema):
     # At least one of these fields must be given (e.g. a contact needs an email, a cellphone or a
     # phone). Enforced here and documented as ``anyOf`` in OpenAPI 3 by the spec builder.
     require_any_of: ClassVar[tuple[str, ...]] = ()
+    # Exactly one of these fields must be given (e.g. a tag by id or by name); ``oneOf`` in OpenAPI 3.
+    require_one_of: ClassVar[tuple[str, ...]] = ()
 
     @validates_schema
     def _check_require_any_of(self, data: dict[str, Any], **kwargs: Any) -> None:
         if self.require_any_of and not any(data.get(name) not in (None, "") for name in self.require_any_of):
-            names = ", ".join(self.require_any_of[:-1]) + " or " + self.require_any_of[-1]
-            raise ValidationError(f"Provide at least one of {names}.", field_name=self.require_any_of[0])
+            raise ValidationError(
+                f"Provide at least one of {_either(self.require_any_of)}.", field_name=self.require_any_of[0]
+            )
+
+    @validates_schema
+    def _check_require_one_of(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if not self.require_one_of:
+            return
+        given = [name for name in self.require_one_of if data.get(name) not in (None, "")]
+        if len(given) != 1:
+            raise ValidationError(
+                f"Provide exactly one of {_either(self.require_one_of)}.",
+                field_name=given[1] if len(given) > 1 else self.require_one_of[0],
+            )
 
     @pre_load
     def _drop_null_optionals(self, data: Any, **kwargs: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        fields_ = self.fields
-        return {k: v for k, v in data.items() if v is not None or (k in fields_ and fields_[k].required)}
+        by_key = {field.data_key or name: field for name, field in self.load_fields.items()}
+        # Unknown keys stay, null or not, so that they are refused like any unknown field.
+        return {k: v for k, v in data.items() if v is not None or k not in by_key or by_key[k].required}
+
+
+def _either(names: tuple[str, ...]) -> str:
+    return ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else names[0]
 
 
 class OutputSchema(Schema):

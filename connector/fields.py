@@ -23,9 +23,18 @@ PHONE_MESSAGE = (
     "Not a valid phone number: expected the format ccc-xxxxxxxxx, a country code of 1 to 3 digits, "
     "a hyphen, then 4 to 20 digits (for example 351-912345678)."
 )
-DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+# A real calendar date as one pattern, leap days included: the specs then admit exactly what the
+# calendar check accepts, so generators (schemathesis, form builders, client-side checks) that follow
+# the spec never produce 2026-02-30 or 2026-99-99 as "valid".
+_YEAR = r"(?:[1-9]\d{3}|0[1-9]\d{2}|00[1-9]\d|000[1-9])"  # 0001-9999, as Python's calendar
+_DAY = (
+    rf"(?:{_YEAR}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)"
+    r"|02-(?:0[1-9]|1\d|2[0-8]))"
+    r"|(?:\d{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)-02-29)"
+)
+DATE_PATTERN = rf"^{_DAY}$"
 DATE_MESSAGE = "Not a valid date: expected the format yyyy-mm-dd and a real calendar date (for example 1990-01-31)."
-DATETIME_PATTERN = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"
+DATETIME_PATTERN = rf"^{_DAY} (?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d$"
 DATETIME_MESSAGE = (
     "Not a valid date and time: expected the format yyyy-MM-dd HH:mm:ss and a real calendar time "
     "(for example 2026-12-31 09:30:00)."

@@ -66,7 +66,7 @@ def test_add_tag_attaches_the_demo_tag(client, egoi_sandbox):
     contact_id = client.post("/egoi/actions/create_contact", json=CONTACT, headers=KEY).json["contact_id"]
     r = client.post("/egoi/actions/add_tag", json={"list_id": 1, "tag_id": 1, "contacts": [contact_id]}, headers=KEY)
     assert r.status_code == 200, r.json
-    assert r.json == {"tag_id": 1, "success": [contact_id]}
+    assert r.json == {"tag_id": 1, "success": [contact_id], "tag_created": False}
     contact = requests.get(
         f"{egoi_sandbox.url}/api/lists/1/contacts/{contact_id}", headers={"Apikey": "k"}, timeout=5
     ).json()
@@ -158,3 +158,24 @@ def test_service_endpoints(client):
     assert (
         docs.status_code == 200 and b"CreateContact" in docs.data and b"http" not in docs.data.split(b"<style>")[0][:0]
     )
+
+
+def test_sandbox_pages_are_reachable_on_the_service_port():
+    """In sandbox mode the emulator's outboxes are at /<connector>/_sandbox/... on the service."""
+    app = create_app({**TEST_SETTINGS, "SANDBOX": True})
+    try:
+        client = app.test_client()
+        sent = client.post(
+            "/egoi/actions/send_sms", json={"to": "351-912345678", "from": "1", "textBody": "Hi"}, headers=KEY
+        )
+        outbox = client.get("/egoi/_sandbox/sms")
+        assert outbox.status_code == 200
+        assert outbox.get_json()[0]["messageId"] == sent.get_json()["messageId"]
+        assert client.post("/egoi/_sandbox/verify/clock", json={"advance": 1}).status_code == 200
+    finally:
+        for sandbox in app.extensions["connector.sandboxes"].values():
+            sandbox.stop()
+
+
+def test_sandbox_pages_do_not_exist_outside_sandbox_mode(client):
+    assert client.get("/egoi/_sandbox/sms").status_code == 404

@@ -178,3 +178,29 @@ def test_form_and_query_text_becomes_typed_values():
     assert text.read(form, blank_is_unset=True) == {"count": 42, "flag": True, "ids": [1, 2], "from": "7"}
     assert text.read(form)["name"] == ""  # a query string keeps empty values, validation decides
     assert text.read(MultiDict([("count", "4.5"), ("flag", "maybe")])) == {"count": "4.5", "flag": "maybe"}
+
+
+@pytest.mark.parametrize("name", ["DATE_PATTERN", "DATETIME_PATTERN"])
+def test_the_date_patterns_admit_exactly_the_calendar(name):
+    """The documented patterns equal the calendar check, leap days included."""
+    import datetime as dt
+    import re
+
+    from connector import fields
+
+    pattern = re.compile(getattr(fields, name))
+    time = " 23:59:59" if name == "DATETIME_PATTERN" else ""
+    years = [*range(0, 9), *range(96, 105), *range(396, 405), *range(1896, 1905), *range(1996, 2105), 9999]
+    for year in years:
+        for month in range(14):
+            for day in range(33):
+                text = f"{year:04d}-{month:02d}-{day:02d}{time}"
+                try:
+                    dt.datetime.strptime(text, "%Y-%m-%d %H:%M:%S" if time else "%Y-%m-%d")
+                    real = True
+                except ValueError:
+                    real = False
+                assert bool(pattern.fullmatch(text)) == real, text
+    if time:
+        for text in ("2026-12-31 24:00:00", "2026-12-31 23:60:00", "2026-12-31 23:59:60", "2026-12-31T10:00:00"):
+            assert pattern.fullmatch(text) is None

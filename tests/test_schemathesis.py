@@ -8,12 +8,12 @@ import threading
 import pytest
 import requests
 import schemathesis
+from conftest import TEST_SETTINGS
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
 from werkzeug.serving import make_server
 
 from connector.app import create_app
-from tests.conftest import TEST_SETTINGS
 
 
 @pytest.fixture(scope="module")
@@ -69,9 +69,11 @@ def test_the_live_spec_lists_every_operation(live_url):
     assert {"CreateContact", "UpdateContact", "AddTag", "SendSMS"} <= operation_ids
 
 
-def test_every_operation_succeeded_at_least_once():
+def test_every_operation_succeeded_at_least_once(live_url):
     """Guards against a run where everything was rejected (which would pass the checks above)."""
-    assert len(STATUSES) == 8, sorted(STATUSES)
+    spec = requests.get(f"{live_url}/egoi/openapi.json", timeout=5).json()
+    operations = sum(len(path) for path in spec["paths"].values())
+    assert len(STATUSES) == operations, sorted(STATUSES)
     never_succeeded = [label for label, statuses in STATUSES.items() if not any(200 <= s < 300 for s in statuses)]
     assert not never_succeeded, {label: sorted(set(STATUSES[label])) for label in never_succeeded}
     print({label: len(statuses) for label, statuses in STATUSES.items()})

@@ -592,7 +592,12 @@ CERTIFIED_FIELDS = {
 # - CreateContact's list is `list_id`, as in every other operation, not the certified `idList`;
 # - UpdateContact can also change the email, which E-goi's PATCH accepts and the certified one omits.
 RENAMED = {"CreateContact": {"idList": "list_id"}}
-ADDED = {"UpdateContact": {"email"}}
+ADDED = {
+    "UpdateContact": {"email", "email_status", "extra"},
+    "CreateContact": {"extra", "upsert"},
+    "AddTag": {"tag_name"},
+    "SendSMS": {"mergeTags", "scheduleTo"},
+}
 
 # Certified dropdowns: (operation, field) -> (lookup, value-path, value-title, parameters passed).
 # Our GetAllContacs returns the contacts flattened, so "base/contact_id" is "contact_id" and

@@ -27,7 +27,7 @@ def test_create_contact_request(mocked):
         "/egoi/actions/create_contact", json={**CONTACT, "first_name": "Ana", "status": "active"}, headers=KEY
     )
     assert r.status_code == 201
-    assert r.json == {"contact_id": "2f3a4b5c6d"}
+    assert r.json == {"contact_id": "2f3a4b5c6d", "result": "created"}
     (call,) = responses.calls
     assert call.request.method == "POST"
     assert call.request.url == f"{API}/lists/1/contacts"
@@ -102,7 +102,7 @@ def test_add_tag_request(mocked):
     body = {"list_id": 1, "tag_id": 5, "contacts": ["aaaaaaaaaa", "bbbbbbbbbb", "aaaaaaaaaa"]}
     r = mocked.post("/egoi/actions/add_tag", json=body, headers=KEY)
     assert r.status_code == 200
-    assert r.json == {"tag_id": 5, "success": ["aaaaaaaaaa", "bbbbbbbbbb"]}
+    assert r.json == {"tag_id": 5, "success": ["aaaaaaaaaa", "bbbbbbbbbb"], "tag_created": False}
     assert sent(responses.calls[0]) == {"tag_id": 5, "contacts": ["aaaaaaaaaa", "bbbbbbbbbb"]}
 
 

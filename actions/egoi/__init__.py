@@ -17,7 +17,9 @@ catalog = Catalog(
     title="E-goi",
     description=(
         "E-goi is a multichannel marketing automation platform: email, SMS, voice, push and forms. "
-        "This connector creates and updates contacts, attaches tags and sends transactional SMS."
+        "This connector finds, creates and updates contacts with their extra fields, attaches and detaches "
+        "tags, lists campaigns and automations, sends transactional SMS and email (one or in batches, with "
+        "merge tags and scheduling) and sends and checks verification codes."
     ),
     version="1.0.0",
     credential=Credential(
@@ -59,7 +61,9 @@ catalog = Catalog(
     },
     sandbox=_sandbox,
     sandbox_notes=(
-        "any API key works except sandbox-invalid-key, which gets 401. List 1, tag 1 and SMS sender 1 exist; "
-        "sent SMS are listed at /_sandbox/sms on the sandbox."
+        "any API key works except sandbox-invalid-key, which gets 401. List 1 (with extra fields 1-7), tag 1, "
+        "SMS sender 1, email sender 1, a scheduled demo email (message 1), campaigns and automations exist. "
+        "On the sandbox, sent SMS and email are listed at /_sandbox/sms and /_sandbox/email, verification "
+        'codes at /_sandbox/verify, and POST /_sandbox/verify/clock {"advance": seconds} moves its clock.'
     ),
 )

@@ -6,7 +6,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from actions.egoi.schemas import ContactIdOutput, CreateContactInput, UpdateContactInput, base_fields
+from actions.egoi.schemas import (
+    ContactIdOutput,
+    ContactOutput,
+    CreateContactInput,
+    CreateContactOutput,
+    FindContactInput,
+    FoundContactsOutput,
+    GetContactInput,
+    UpdateContactInput,
+    base_fields,
+    contact_body,
+    contact_from_upstream,
+)
 from connector.declarations import Action
 from connector.errors import Problem
 from connector.upstream import UpstreamCall, UpstreamError
@@ -23,11 +35,17 @@ def _duplicate_is_conflict(list_id: int) -> Iterator[None]:
         raise
 
 
-def _conflict(exc: UpstreamError, list_id: int) -> Problem:
-    """E-goi's 409 lists the contacts already using the unique field; surface the first id."""
+def _existing_id(exc: UpstreamError) -> str | None:
+    """E-goi's 409 (PostContactsConflict) lists the contacts already using the unique field."""
     body = exc.upstream_body if isinstance(exc.upstream_body, dict) else {}
     errors = body.get("errors") if isinstance(body.get("errors"), dict) else {}
-    existing = (errors.get("contacts") or [None])[0]
+    contacts = errors.get("contacts")
+    existing = contacts[0] if isinstance(contacts, list) and contacts else None
+    return existing if isinstance(existing, str) else None
+
+
+def _conflict(exc: UpstreamError, list_id: int) -> Problem:
+    existing = _existing_id(exc)
     detail = f"A contact with this email, cellphone or phone already exists in list {list_id}"
     detail += f": contact {existing}." if existing else "."
     return Problem(
@@ -43,20 +61,44 @@ class CreateContact(Action):
     operation_id = "CreateContact"
     summary = "Create a contact"
     description = (
-        "Creates a new contact in the chosen list and returns its id; a duplicate answers 409 with the existing id."
+        "Creates a new contact in the chosen list and returns its id; a duplicate answers 409 with the existing id, "
+        "or with upsert updates that contact and says so."
     )
     visibility = "important"
     Input = CreateContactInput
-    Output = ContactIdOutput
+    Output = CreateContactOutput
     status_code = 201
     errors = (409,)
     example = {"list_id": 1, "email": "ana@example.com", "cellphone": "351-912345678", "birth_date": "1990-01-31"}
-    response_example = {"contact_id": "2f3a4b5c6d"}
+    response_example = {"contact_id": "2f3a4b5c6d", "result": "created"}
 
     def perform(self, data: dict[str, Any], upstream: UpstreamCall) -> Any:
+        """Create first and update on E-goi's 409: one call in the usual case, and E-goi itself decides
+        what counts as a duplicate (its unique fields), rather than a search that could race."""
         list_id = data["list_id"]
-        with _duplicate_is_conflict(list_id):
-            return upstream.post(f"/lists/{list_id}/contacts", json={"base": base_fields(data)})
+        body = contact_body(data)
+        try:
+            created = upstream.post(f"/lists/{list_id}/contacts", json=body)
+        except UpstreamError as exc:
+            if exc.upstream_status != 409:
+                raise
+            existing = _existing_id(exc)
+            if not data["upsert"] or existing is None:
+                raise _conflict(exc, list_id) from None
+            if data.get("status") == "removed":  # E-goi's update (PATCH) cannot set removed
+                raise Problem(
+                    409,
+                    f"Contact {existing} already exists in list {list_id} and an update cannot set status "
+                    "removed: send active, inactive or unconfirmed.",
+                    errors={"status": ["An existing contact cannot be set to removed by an update."]},
+                    contact_id=existing,
+                ) from None
+            with _duplicate_is_conflict(list_id):  # the cellphone may belong to yet another contact
+                upstream.patch(f"/lists/{list_id}/contacts/{existing}", json=body)
+            return {"contact_id": existing, "result": "updated"}
+        if not isinstance(created, dict) or not isinstance(created.get("contact_id"), str):
+            raise Problem(502, "E-goi accepted the contact but returned no contact id.")
+        return {"contact_id": created["contact_id"], "result": "created"}
 
 
 class UpdateContact(Action):
@@ -73,12 +115,90 @@ class UpdateContact(Action):
 
     def perform(self, data: dict[str, Any], upstream: UpstreamCall) -> Any:
         list_id, contact = data["list_id"], data["contact_id"]
-        changes = base_fields(data)
-        if not changes:  # nothing to change: still answer 404 for a contact that does not exist
+        if not base_fields(data) and not data.get("extra"):
+            # nothing to change: still answer 404 for a contact that does not exist
             upstream.get(f"/lists/{list_id}/contacts/{contact}")
             return {"contact_id": contact}
         with _duplicate_is_conflict(list_id):
-            return upstream.patch(f"/lists/{list_id}/contacts/{contact}", json={"base": changes})
+            return upstream.patch(f"/lists/{list_id}/contacts/{contact}", json=contact_body(data))
 
 
-OPERATIONS = (CreateContact, UpdateContact)
+class GetContact(Action):
+    key = "get_contact"
+    operation_id = "GetContact"
+    summary = "Get a contact"
+    description = "Returns a contact of a list by its id, with its extra fields and the ids of its tags."
+    visibility = "important"
+    Input = GetContactInput
+    Output = ContactOutput
+    example = {"list_id": 1, "contact_id": "2f3a4b5c6d"}
+    response_example = {
+        "contact_id": "2f3a4b5c6d",
+        "list_id": 1,
+        "status": "active",
+        "email": "ana@example.com",
+        "first_name": "Ana",
+        "extra": [{"field_id": 1, "format": "text", "value": "Acme"}],
+        "tags": [1],
+    }
+
+    def perform(self, data: dict[str, Any], upstream: UpstreamCall) -> Any:
+        list_id = data["list_id"]
+        contact = upstream.get(f"/lists/{list_id}/contacts/{data['contact_id']}")
+        if not isinstance(contact, dict):
+            raise Problem(502, "E-goi answered the contact with an unexpected body.")
+        return contact_from_upstream(list_id, contact)
+
+
+SEARCH_TYPES = ("email", "cellphone", "phone")
+
+
+class FindContact(Action):
+    key = "find_contact"
+    operation_id = "FindContact"
+    summary = "Find contacts by email or phone"
+    description = (
+        "Finds the contacts whose email, cellphone or phone is the one given, in every list or in one list; "
+        "an empty list when there is none."
+    )
+    visibility = "important"
+    Input = FindContactInput
+    Output = FoundContactsOutput
+    example = {"email": "ana@example.com"}
+    response_example = {
+        "total_items": 1,
+        "items": [{"contact_id": "2f3a4b5c6d", "list_id": 1, "matched_by": "email"}],
+    }
+
+    def perform(self, data: dict[str, Any], upstream: UpstreamCall) -> Any:
+        """One ``GET /contacts/search`` per value given (usually one): v3's search covers every list in
+        one call, where the per-list filters of ``GET /lists/{id}/contacts`` would need a call per list."""
+        found: dict[tuple[int, str], dict[str, Any]] = {}
+        for kind in SEARCH_TYPES:
+            if kind not in data:
+                continue
+            for item in _search(upstream, kind, data[kind]):
+                key = (item["list_id"], item["contact_id"])
+                if "list_id" not in data or item["list_id"] == data["list_id"]:
+                    found.setdefault(key, {**item, "matched_by": kind})
+        items = list(found.values())
+        return {"total_items": len(items), "items": items}
+
+
+def _search(upstream: UpstreamCall, kind: str, value: str) -> list[dict[str, Any]]:
+    """E-goi answers a search without a match with 404; for a find that is an empty result."""
+    try:
+        answer = upstream.get("/contacts/search", params={"type": kind, "contact": value})
+    except UpstreamError as exc:
+        if exc.upstream_status == 404:
+            return []
+        raise
+    items = answer.get("items") if isinstance(answer, dict) else None
+    return [
+        {"contact_id": item["contact_id"], "list_id": item["list_id"]}
+        for item in items or ()
+        if isinstance(item, dict) and isinstance(item.get("contact_id"), str) and isinstance(item.get("list_id"), int)
+    ]
+
+
+OPERATIONS = (CreateContact, UpdateContact, GetContact, FindContact)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from marshmallow import validate
+
 from connector import fields as f
 
 CONTACT_STATUS = ("active", "inactive", "removed", "unconfirmed")
@@ -23,24 +25,53 @@ CONSENT = (
 CHANNEL_STATUS = ("active", "inactive")
 CONTACT_ID_PATTERN = r"^[a-fA-F\d]{10}$"
 CONTACT_ID_MESSAGE = "Not a valid contact id: expected 10 hexadecimal characters (for example 2f3a4b5c6d)."
+# Formats of a list's fields (GET /lists/{list_id}/fields); extra fields of format options take option ids.
+FIELD_FORMATS = ("date", "text", "cellphone", "phone", "number", "email", "options")
+
+# GET /campaigns (seed 000 and the v3 spec's getAllCampaigns)
+CAMPAIGN_CHANNELS = ("email", "push", "sms", "smart_sms", "voice", "web_push")
+CAMPAIGN_STATUSES = ("draft", "canceled", "queued", "paused", "sending", "sent")
+CAMPAIGN_ORDER_BY = ("list_id", "internal_name", "created_by", "group_id", "created")
+# GET /automations (getAllAutomations)
+AUTOMATION_STATUSES = ("active", "inactive")
+AUTOMATION_ORDER_BY = ("automation_id", "title", "list_id", "created_by")
+ORDER = ("asc", "desc")
+# Seed 000 documents limit 1..100 for campaigns and automations (the published spec says 1000; the
+# smaller bound is the one both agree on).
+MAX_PAGE = 100
 
 LISTS_DROPDOWN = f.dropdown("GetListsContacts", value_path="list_id", value_title="public_name")
+TAGS_DROPDOWN = f.dropdown("GetTag", value_path="tag_id", value_title="name")
+CONTACTS_DROPDOWN = f.dropdown("GetAllContacs", value_path="contact_id", value_title="email", list_id="body/list_id")
+FIELDS_DROPDOWN = f.dropdown("GetListFields", value_path="field_id", value_title="name", list_id="body/list_id")
 
 
-def list_id() -> f.Id:
-    return f.Id(
-        required=True,
-        summary="Contact List",
-        description="The id of the contact list.",
-        visibility="important",
-        example=1,
-        dropdown=LISTS_DROPDOWN,
-    )
+def list_id(**kwargs: Any) -> f.Id:
+    options: dict[str, Any] = {
+        "required": True,
+        "summary": "Contact List",
+        "description": "The id of the contact list.",
+        "visibility": "important",
+        "example": 1,
+        "dropdown": LISTS_DROPDOWN,
+    }
+    return f.Id(**{**options, **kwargs})
 
 
 def contact_id(**kwargs: Any) -> f.String:
     return f.String(
         validate=f.FullMatch(CONTACT_ID_PATTERN, error=CONTACT_ID_MESSAGE),
         example="2f3a4b5c6d",
+        **kwargs,
+    )
+
+
+def contact_ids(max_items: int, **kwargs: Any) -> f.List:
+    """Ids of contacts of one list, as attach-tag and detach-tag take them."""
+    return f.List(
+        contact_id(),
+        required=True,
+        validate=validate.Length(min=1, max=max_items, error=f"Provide from 1 to {max_items} contact ids."),
+        example=["2f3a4b5c6d"],
         **kwargs,
     )

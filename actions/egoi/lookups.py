@@ -1,4 +1,4 @@
-"""Internal lookups that fill Power Automate dropdowns (lists, tags, SMS senders, contacts).
+"""Internal lookups that fill Power Automate dropdowns (lists, tags, SMS senders, contacts, extra fields).
 
 They keep the certified connector's operationIds so flows built on it find the same sources.
 """
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from actions.egoi.fields import list_id
+from actions.egoi.fields import FIELD_FORMATS, list_id
 from connector import fields as f
 from connector.declarations import InputSchema, Lookup, OutputSchema
 from connector.upstream import UpstreamCall
@@ -83,6 +83,39 @@ class ContactsOutput(OutputSchema):
     items = f.List(f.Nested(ContactItem), required=True, summary="Contacts", description="The contacts of this page.")
 
 
+class FieldOption(OutputSchema):
+    option_id = f.Integer(required=True, summary="Option Id", description="The id of the option.")
+    en = f.String(summary="Name", description="Text of the option in English.")
+    pt = f.String(summary="Name (Portuguese)", description="Text of the option in Portuguese.")
+
+
+class ListFieldItem(OutputSchema):
+    field_id = f.Integer(required=True, summary="Extra Field Id", description="The id of the extra field.")
+    name = f.String(summary="Name", description="Name of the field.")
+    format = f.String(summary="Format", description="Format of the field: " + ", ".join(FIELD_FORMATS) + ".")
+    unique = f.Boolean(summary="Unique", description="True when no two contacts of the list may share a value.")
+    options = f.List(
+        f.Nested(FieldOption), summary="Options", description="For a field of format options: its options."
+    )
+
+
+class ListFieldsOutput(OutputSchema):
+    """The extra (custom) fields of a list, the ones a contact's extra values refer to."""
+
+    items = f.List(f.Nested(ListFieldItem), required=True, summary="Fields", description="The extra fields.")
+
+
+def _extra_field(field: Any) -> dict[str, Any] | None:
+    """An extra field of GET /lists/{id}/fields with its id as the integer contacts' extra takes;
+    base fields (first_name, email, ...) are inputs of their own and are left out."""
+    if not isinstance(field, dict) or field.get("type") != "extra":
+        return None
+    raw = str(field.get("field_id", ""))
+    if not (raw.isascii() and raw.isdigit()):
+        return None
+    return {**field, "field_id": int(raw), "options": field.get("options") or []}
+
+
 def _page(data: dict[str, Any]) -> dict[str, Any]:
     return {"offset": data["offset"], "limit": data["limit"]}
 
@@ -139,4 +172,19 @@ class GetAllContacs(Lookup):
         return {"total_items": page.get("total_items", len(items)), "items": items}
 
 
-OPERATIONS = (GetListsContacts, GetTag, GetSenders, GetAllContacs)
+class GetListFields(Lookup):
+    key = "list_fields"
+    operation_id = "GetListFields"
+    summary = "List the extra fields of a list"
+    description = "Returns the extra (custom) fields of a contact list, to choose one in a dropdown."
+    Input = ContactsPageInput
+    Output = ListFieldsOutput
+    example = {"list_id": 1}
+
+    def perform(self, data: dict[str, Any], upstream: UpstreamCall) -> Any:
+        fields_ = upstream.get(f"/lists/{data['list_id']}/fields", params=_page(data))
+        items = [item for item in map(_extra_field, fields_ if isinstance(fields_, list) else ()) if item]
+        return {"items": items}
+
+
+OPERATIONS = (GetListsContacts, GetTag, GetSenders, GetAllContacs, GetListFields)

@@ -1,5 +1,149 @@
-"""Scheduled transactional messages (Transactional API v2): cancel one before it is sent."""
+"""Transactional messages (Transactional API v2): the fields SMS and email share, and cancelling
+a scheduled message before it is sent."""
 
 from __future__ import annotations
 
-OPERATIONS: tuple = ()
+from typing import Any
+
+from connector import fields as f
+from connector.declarations import Action, InputSchema, OutputSchema
+from connector.errors import Problem
+from connector.upstream import UpstreamCall, UpstreamError
+
+PRIORITIES = ("urgent", "non-urgent")
+# ``tagName:tagValue``: a name without colons or spaces, a colon, then any value (colons allowed).
+MERGE_TAG_PATTERN = r"^[^:\s]+:[\s\S]*$"
+MERGE_TAG_MESSAGE = "Not a valid merge tag: expected tagName:tagValue (for example name:Ana)."
+# Message ids travel in the URL path: letters, digits, hyphens and underscores only.
+MESSAGE_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+MESSAGE_ID_MESSAGE = "Not a valid message id: expected 1 to 64 letters, digits, hyphens or underscores (e.g. 1234)."
+
+
+def merge_tags() -> f.List:
+    return f.List(
+        f.String(validate=f.FullMatch(MERGE_TAG_PATTERN, error=MERGE_TAG_MESSAGE)),
+        summary="Merge Tags",
+        description="Values for the gaps in the text, each as tagName:tagValue (for example name:Ana).",
+        visibility="advanced",
+        example=["name:Ana"],
+    )
+
+
+def schedule_to() -> f.DateTime:
+    return f.DateTime(
+        summary="Schedule To",
+        description="When to send the message, as yyyy-MM-dd HH:mm:ss; sent at once when not set.",
+        visibility="advanced",
+        example="2026-12-31 09:30:00",
+    )
+
+
+def priority() -> f.Choice:
+    return f.Choice(
+        PRIORITIES,
+        summary="Priority",
+        description="Priority of the message: urgent or non-urgent (the default).",
+        visibility="advanced",
+    )
+
+
+def custom_data() -> f.String:
+    return f.String(
+        summary="Custom Data", description="Data returned with the message's status webhooks.", visibility="advanced"
+    )
+
+
+def registered() -> f.Boolean:
+    return f.Boolean(
+        summary="Registered",
+        description="Register the message (only for senders that require it).",
+        visibility="advanced",
+    )
+
+
+def group() -> f.String:
+    return f.String(
+        summary="Group", description="Group of the message, for reports (for example welcome).", visibility="advanced"
+    )
+
+
+class MessageIdOutput(OutputSchema):
+    """The id E-goi gave the message."""
+
+    messageId = f.String(required=True, summary="Message Id", description="The id of the message.", example="1234")
+
+
+class MessageIdsOutput(OutputSchema):
+    """The ids E-goi gave the messages, in the order they were sent."""
+
+    messages = f.List(
+        f.Nested(MessageIdOutput),
+        required=True,
+        summary="Messages",
+        description="One item per message sent, in the order of the request.",
+    )
+
+
+def message_ids(sent: Any, count: int, channel: str) -> list[dict[str, str]]:
+    """The ``[{messageId}]`` answer of a send, checked: one id per message or a 502."""
+    if (
+        isinstance(sent, list)
+        and len(sent) == count
+        and all(isinstance(item, dict) and isinstance(item.get("messageId"), str | int) for item in sent)
+    ):
+        return [{"messageId": str(item["messageId"])} for item in sent]
+    raise Problem(502, f"E-goi Transactional API accepted the {channel} but did not return one message id each.")
+
+
+class CancelScheduledMessageInput(InputSchema):
+    """The scheduled message to cancel."""
+
+    messageId = f.String(
+        required=True,
+        validate=f.FullMatch(MESSAGE_ID_PATTERN, error=MESSAGE_ID_MESSAGE),
+        summary="Message Id",
+        description="The id of the scheduled SMS or email, as returned when it was sent.",
+        visibility="important",
+        example="1",
+    )
+
+
+class CancelScheduledMessageOutput(OutputSchema):
+    """The message that will not be sent."""
+
+    messageId = f.String(required=True, summary="Message Id", description="The id of the message.", example="1")
+    status = f.String(required=True, summary="Status", description="Always canceled.", example="canceled")
+
+
+class CancelScheduledMessage(Action):
+    key = "cancel_scheduled_message"
+    operation_id = "CancelScheduledMessage"
+    summary = "Cancel a scheduled message"
+    description = (
+        "Cancels an SMS or email sent with a schedule, before it goes out; a message already sent or "
+        "cancelled gives 409."
+    )
+    visibility = "advanced"
+    upstream = "transactional"
+    Input = CancelScheduledMessageInput
+    Output = CancelScheduledMessageOutput
+    errors = (404, 409)
+    example = {"messageId": "1"}
+    response_example = {"messageId": "1", "status": "canceled"}
+
+    def perform(self, data: dict[str, Any], upstream: UpstreamCall) -> Any:
+        message_id = data["messageId"]
+        try:
+            upstream.delete(f"/messages/{message_id}/action/cancel")
+        except UpstreamError as exc:
+            # The id passed our checks, so a 400 here means "not cancellable", not a bad request.
+            if exc.upstream_status == 400:
+                raise Problem(
+                    409,
+                    f"Message {message_id} cannot be cancelled: only a scheduled message that has not been sent can.",
+                ) from None
+            raise
+        return {"messageId": message_id, "status": "canceled"}
+
+
+OPERATIONS = (CancelScheduledMessage,)

@@ -1,4 +1,5 @@
-"""Transactional SMS on E-goi's Transactional API v2 ("Slingshot")."""
+"""Transactional SMS on E-goi's Transactional API v2 ("Slingshot"): single and batch sends, and
+phone number validation. The SMS length calculator lives in :mod:`actions.egoi.sms_length`."""
 
 from __future__ import annotations
 
@@ -6,13 +7,26 @@ from typing import Any
 
 from marshmallow import validate
 
+from actions.egoi import sms_length
+from actions.egoi.messages import (
+    MessageIdOutput,
+    MessageIdsOutput,
+    custom_data,
+    group,
+    merge_tags,
+    message_ids,
+    priority,
+    registered,
+    schedule_to,
+)
+from actions.egoi.sms_length import ENCODINGS, MAX_TEXT
 from connector import fields as f
 from connector.declarations import Action, InputSchema, OutputSchema
 from connector.errors import Problem
+from connector.upstream import UpstreamCall
 
-ENCODINGS = ("unicode", "gsm0338")
-PRIORITIES = ("urgent", "non-urgent")
-MAX_TEXT = 1600  # E-goi splits long texts into parts; maxCount bounds how many are sent
+MAX_BATCH = 100  # "Send multiple sms messages to various recipients, up to 100 messages"
+SEND_PATH = "/sms/messages/action/send"
 
 SENDERS_DROPDOWN = f.dropdown("GetSenders", value_path="id", value_title="name")
 
@@ -40,14 +54,14 @@ class SendSMSInput(InputSchema):
         required=True,
         validate=validate.Length(min=1, max=MAX_TEXT, error=f"Write from 1 to {MAX_TEXT} characters."),
         summary="Message",
-        description="The text of the message.",
+        description="The text of the message; merge tags fill its gaps such as {{ name }}.",
         visibility="important",
         example="Hello!",
     )
     encoding = f.Choice(
         ENCODINGS,
         summary="Encoding",
-        description="Character set of the message: gsm0338 or unicode.",
+        description="Character set of the message: gsm0338 (160 characters a part) or unicode (70).",
         visibility="advanced",
     )
     maxCount = f.BoundedInteger(
@@ -57,24 +71,17 @@ class SendSMSInput(InputSchema):
         visibility="advanced",
         example=1,
     )
-    priority = f.Choice(PRIORITIES, summary="Priority", description="Priority of the message.", visibility="advanced")
-    customData = f.String(
-        summary="Custom Data", description="Data returned with the message's status webhooks.", visibility="advanced"
-    )
-    registered = f.Boolean(
-        summary="Registered",
-        description="Register the message (only for senders that require it).",
-        visibility="advanced",
-    )
-    group = f.String(
-        summary="Group", description="Group of the message, for reports (for example welcome).", visibility="advanced"
-    )
+    mergeTags = merge_tags()
+    priority = priority()
+    customData = custom_data()
+    registered = registered()
+    group = group()
+    scheduleTo = schedule_to()
 
 
-class SendSMSOutput(OutputSchema):
-    """The id E-goi gave the message."""
-
-    messageId = f.String(required=True, summary="Message Id", description="The id of the message.", example="a1b2c3")
+def upstream_message(data: dict[str, Any]) -> dict[str, Any]:
+    """Slingshot's field names: ``sender`` is ``from`` (a Python keyword) on the wire."""
+    return {"from" if key == "sender" else key: value for key, value in data.items()}
 
 
 class SendSMS(Action):
@@ -85,17 +92,96 @@ class SendSMS(Action):
     visibility = "important"
     upstream = "transactional"
     Input = SendSMSInput
-    Output = SendSMSOutput
+    Output = MessageIdOutput
     status_code = 201
     example = {"to": "351-912345678", "from": "1", "textBody": "Hello from the sandbox!"}
-    response_example = {"messageId": "a1b2c3"}
+    response_example = {"messageId": "1"}
 
-    def perform(self, data: dict[str, Any], upstream: Any) -> Any:
-        message = {"from" if k == "sender" else k: v for k, v in data.items()}
-        sent = upstream.post("/sms/messages/action/send", json=[message])
-        if not (isinstance(sent, list) and sent and isinstance(sent[0], dict) and sent[0].get("messageId")):
-            raise Problem(502, "E-goi Transactional API accepted the SMS but returned no message id.")
-        return sent[0]
+    def perform(self, data: dict[str, Any], upstream: UpstreamCall) -> Any:
+        sent = upstream.post(SEND_PATH, json=[upstream_message(data)])
+        return message_ids(sent, 1, "SMS")[0]
 
 
-OPERATIONS = (SendSMS,)
+class SendSMSBatchInput(InputSchema):
+    """Up to 100 SMS, sent in one call."""
+
+    messages = f.List(
+        f.Nested(SendSMSInput),
+        required=True,
+        validate=validate.Length(
+            min=1, max=MAX_BATCH, error=f"Send from 1 to {MAX_BATCH} messages in one batch; split larger ones."
+        ),
+        summary="Messages",
+        description=f"The SMS to send, 1 to {MAX_BATCH}; each has the fields of Send an SMS.",
+        visibility="important",
+    )
+
+
+class SendSMSBatch(Action):
+    key = "send_sms_batch"
+    operation_id = "SendSMSBatch"
+    summary = "Send up to 100 SMS at once"
+    description = (
+        "Sends 1 to 100 transactional SMS in one call to E-goi and returns their message ids in order; "
+        "if one message is invalid, none is sent."
+    )
+    visibility = "advanced"
+    upstream = "transactional"
+    Input = SendSMSBatchInput
+    Output = MessageIdsOutput
+    status_code = 201
+    example = {
+        "messages": [
+            {"to": "351-912345678", "from": "1", "textBody": "Hello {{ name }}!", "mergeTags": ["name:Ana"]},
+            {"to": "351-912345679", "from": "1", "textBody": "Hello {{ name }}!", "mergeTags": ["name:Rui"]},
+        ]
+    }
+    response_example = {"messages": [{"messageId": "1"}, {"messageId": "2"}]}
+
+    def perform(self, data: dict[str, Any], upstream: UpstreamCall) -> Any:
+        batch = [upstream_message(message) for message in data["messages"]]
+        return {"messages": message_ids(upstream.post(SEND_PATH, json=batch), len(batch), "SMS")}
+
+
+class ValidatePhoneNumberInput(InputSchema):
+    """The number to check."""
+
+    number = f.Phone(
+        required=True,
+        summary="Phone Number",
+        description="The number to check, landline or mobile, as ccc-xxxxxxxxx where ccc is the country code.",
+        visibility="important",
+    )
+
+
+class ValidatePhoneNumberOutput(OutputSchema):
+    """E-goi's verdict on the number."""
+
+    valid = f.Boolean(required=True, summary="Valid", description="Whether the number is valid.", example=True)
+    prefix = f.String(summary="Prefix", description="The country code of the number.", example="351")
+    number = f.String(summary="Number", description="The number without its country code.", example="912345678")
+    message = f.String(summary="Message", description="E-goi's explanation of the result.", example="Valid number")
+
+
+class ValidatePhoneNumber(Action):
+    key = "validate_phone_number"
+    operation_id = "ValidatePhoneNumber"
+    summary = "Validate a phone number"
+    description = "Asks E-goi whether a landline or mobile number in the form ccc-xxxxxxxxx is a valid number."
+    visibility = "advanced"
+    upstream = "transactional"
+    Input = ValidatePhoneNumberInput
+    Output = ValidatePhoneNumberOutput
+    example = {"number": "351-912345678"}
+    response_example = {"valid": True, "prefix": "351", "number": "912345678", "message": "Valid number"}
+
+    def perform(self, data: dict[str, Any], upstream: UpstreamCall) -> Any:
+        answer = upstream.get(f"/validate-phone/{data['number']}")
+        if not isinstance(answer, dict):
+            raise Problem(502, "E-goi Transactional API answered the phone validation without a result.")
+        # The 2020 spec documents both ``valid`` and ``isValid``; the current docs only ``valid``.
+        valid = answer.get("valid", answer.get("isValid"))
+        return {**answer, "valid": valid is True}
+
+
+OPERATIONS = (SendSMS, SendSMSBatch, *sms_length.OPERATIONS, ValidatePhoneNumber)

@@ -71,22 +71,27 @@ class PowerAutomatePlugin(BasePlugin):
         self.openapi_version = spec.openapi_version
 
     def schema_helper(self, name: str, definition: dict, **kwargs: Any) -> dict | None:
+        if self.openapi_version.major < 3:  # Swagger 2.0 has no anyOf or oneOf
+            return None
         schema = kwargs.get("schema")
-        required_any = getattr(schema, "require_any_of", ())
-        if required_any and self.openapi_version.major >= 3:  # Swagger 2.0 has no anyOf
-            # present and not null: optional fields are nullable (null = not sent), and in
-            # OpenAPI 3.0 a schema without `nullable` excludes null
-            properties = definition.get("properties", {})
+        # present and not null: optional fields are nullable (null = not sent), and in
+        # OpenAPI 3.0 a schema without `nullable` excludes null
+        properties = definition.get("properties", {})
+
+        def given(field: str) -> dict[str, Any]:
             return {
-                "anyOf": [
-                    {
-                        "required": [field],
-                        "properties": {field: {"type": properties.get(field, {}).get("type", "string")}},
-                    }
-                    for field in required_any
-                ]
+                "required": [field],
+                "properties": {field: {"type": properties.get(field, {}).get("type", "string")}},
             }
-        return None
+
+        rules: dict[str, Any] = {}
+        for keyword, attribute in (("anyOf", "require_any_of"), ("oneOf", "require_one_of")):
+            if names := getattr(schema, attribute, ()):
+                rules[keyword] = [given(field) for field in names]
+        # Other cross-field rules a schema states in JSON Schema itself (``openapi_rules``).
+        if extra := getattr(schema, "openapi_rules", ()):
+            rules["allOf"] = list(extra)
+        return rules or None
 
     def operation_helper(self, path: str | None = None, operations: dict | None = None, **kwargs: Any) -> None:
         declaration: Operation | None = kwargs.get("declaration")

@@ -8,21 +8,30 @@ Shapes follow E-goi's published specs (``reference/egoi/apiv3-openapi.yaml`` and
 Served paths (every one needs the key header, ``Apikey`` / ``ApiKey``; header names are
 case-insensitive). Any non-empty key is accepted except ``SANDBOX_INVALID_KEY``, which gets 401:
 
-- Marketing API v3 under ``MARKETING_PREFIX`` (``/api``): ``GET /lists``, ``GET /lists/{id}``,
-  ``GET|POST /lists/{id}/contacts``, ``GET|PATCH /lists/{id}/contacts/{contact_id}``,
-  ``POST /lists/{id}/contacts/actions/attach-tag``, ``GET|POST /tags``.
-- Transactional API v2 under ``TRANSACTIONAL_PREFIX`` (``/slingshot/api/v2``):
-  ``GET /sms/senders``, ``POST /sms/messages/action/send``.
-- Sandbox only, no prefix and no key: ``GET /_sandbox/sms`` returns a JSON array of the SMS
-  messages "sent" so far, newest first, each with its ``messageId`` and ``createDate``, so a
-  user can see what would have reached a phone.
+- Marketing API v3 under ``MARKETING_PREFIX`` (``/api``), module ``contacts``: ``GET /lists``,
+  ``GET /lists/{id}``, ``GET /lists/{id}/fields``, ``GET|POST /lists/{id}/contacts``,
+  ``GET|PATCH /lists/{id}/contacts/{contact_id}``, ``GET /contacts/search``,
+  ``POST /lists/{id}/contacts/actions/attach-tag`` and ``.../detach-tag``, ``GET|POST /tags``;
+  module ``campaigns``: ``GET /campaigns``, ``GET /automations``, ``DELETE /automations/{id}``.
+- Transactional API v2 under ``TRANSACTIONAL_PREFIX`` (``/slingshot/api/v2``): module ``sms``:
+  ``GET /sms/senders``, ``POST /sms/messages/action/send``, ``GET /validate-phone/{number}``,
+  ``DELETE /messages/{id}/action/cancel`` (and the 2020 spec's ``POST /messages/{id}/action/send``);
+  module ``email``: ``GET /email/senders``, ``POST /email/messages/action/send``; module ``verify``:
+  ``POST /verify/request`` (and ``/email``, ``/push``), ``GET /verify/{id}``,
+  ``POST /verify/{id}/validate|cancel|resend``.
+- Sandbox only, under ``/_sandbox`` and without a key: ``GET /_sandbox/sms`` and
+  ``GET /_sandbox/email`` list the messages "sent" so far, newest first, with their status;
+  ``GET /_sandbox/verify`` the verification codes sent; ``POST /_sandbox/verify/clock``
+  (``{"advance": seconds}``) moves the verification clock, so expiry can be tried without waiting.
 
 The vocabularies below (languages, consents, patterns) are E-goi's, copied from its spec on
 purpose rather than imported from the catalog: the emulator is the oracle the connector is tested
 against, so a mistake in the catalog's copy must not be mirrored here.
 
-Seed state of every ``create_app()``: list 1 "Demo list", tag 1 "Demo tag", SMS sender "1"
-"Demo sender" (active), no contacts. One state per app, guarded by a lock (threaded servers).
+Seed state of every ``create_app()``: list 1 "Demo list" with extra fields 1-7, tag 1 "Demo tag",
+SMS sender "1" and email sender 1, a demo email (message 1) scheduled for 2099, campaigns
+c0ffee0001-c0ffee0007, automations 1-3, verification requests 1001-1003, no contacts. One state
+per app, guarded by a lock (threaded servers).
 """
 
 from __future__ import annotations

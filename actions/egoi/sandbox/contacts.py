@@ -1,4 +1,16 @@
-"""Marketing API v3: lists, tags and contacts."""
+"""Marketing API v3: lists, tags, contacts, a list's fields and the contact search.
+
+Paths (under ``/api``): ``GET /lists``, ``GET /lists/{id}``, ``GET /lists/{id}/fields``,
+``GET|POST /lists/{id}/contacts``, ``GET|PATCH /lists/{id}/contacts/{contact_id}``,
+``POST /lists/{id}/contacts/actions/attach-tag`` and ``.../detach-tag``, ``GET /contacts/search``,
+``GET|POST /tags``.
+
+Seeded extra fields of list 1 (``GET /lists/1/fields``): 1 Company (text), 2 Membership (options:
+1 Gold, 2 Silver), 3 City (text), 4 Renewal date (date), 5 Points (number), 6 Work cellphone
+(cellphone), 7 Invoice email (email). A contact's ``extra`` values are
+checked against them as E-goi checks them: the field must exist in the list and the value must
+fit its format (an option field takes an array of its option ids; every other format a string).
+"""
 
 from __future__ import annotations
 
@@ -23,6 +35,7 @@ from actions.egoi.sandbox.core import (
     marketing,
     ordered,
     page,
+    query_int,
     timestamp,
 )
 
@@ -53,6 +66,55 @@ _PATCH_ENUMS = {
     "phone_status": _ON_OFF,
 }
 _TEXT_FIELDS = ("first_name", "last_name", "birth_date", *_CHANNELS)
+_SEARCH_TYPES = ("email", "cellphone", "phone")
+_NUMBER = re.compile(r"-?\d+(\.\d+)?", re.ASCII)
+
+# GET /lists/{id}/fields: the base fields every list has (ComplexField, type "base").
+_BASE_FIELDS = (
+    ("email", "email", True),
+    ("cellphone", "cellphone", True),
+    ("phone", "phone", False),
+    ("first_name", "text", False),
+    ("last_name", "text", False),
+    ("birth_date", "date", False),
+    ("language", "text", False),
+)
+
+
+def _option(option_id: int, en: str, pt: str) -> dict[str, Any]:
+    return {"option_id": option_id, "en": en, "pt": pt, "br": pt, "es": en, "de": en, "hu": en, "fr": en}
+
+
+def _seed_fields() -> dict[int, dict[int, dict[str, Any]]]:
+    """Extra fields by list and by id, in ComplexField's shape (field_id is a string there)."""
+
+    def extra(field_id: int, name: str, fmt: str, options: list | None = None) -> dict[str, Any]:
+        return {
+            "field_id": str(field_id),
+            "name": name,
+            "format": fmt,
+            "unique": False,
+            "type": "extra",
+            "options": options or [],
+        }
+
+    membership = [_option(1, "Gold", "Ouro"), _option(2, "Silver", "Prata")]
+    return {
+        1: {
+            1: extra(1, "Company", "text"),
+            2: extra(2, "Membership", "options", membership),
+            3: extra(3, "City", "text"),
+            4: extra(4, "Renewal date", "date"),
+            5: extra(5, "Points", "number"),
+            6: extra(6, "Work cellphone", "cellphone"),
+            7: extra(7, "Invoice email", "email"),
+        }
+    }
+
+
+def list_fields_of(state: State, list_id: int) -> dict[int, dict[str, Any]]:
+    """The extra fields of a list (call under the lock, after checking the list exists)."""
+    return state.store("fields", _seed_fields).setdefault(list_id, {})
 
 
 # ComplexContact's stats (GET /lists/{id}/contacts/{id}): the sandbox runs no campaigns.
@@ -109,6 +171,51 @@ def get_list(list_id: int) -> Response:
         "total_waiting_new_confirmation": 0,
     }
     return jsonify(body)
+
+
+@marketing.get("/lists/<int:list_id>/fields")
+def list_fields(list_id: int) -> Response:
+    """A bare array of ComplexField (base fields first, then extra), paged by offset and limit."""
+    offset = query_int("offset", 0, 0, 10**9)
+    limit = query_int("limit", 10, 1, 1000)
+    state = current_state()
+    with state.lock:
+        get_list_contacts(state, list_id)
+        extra = [
+            dict(field, options=[dict(o) for o in field["options"]])
+            for field in list_fields_of(state, list_id).values()
+        ]
+    base = [
+        {"field_id": name, "name": name, "format": fmt, "unique": unique, "type": "base", "options": []}
+        for name, fmt, unique in _BASE_FIELDS
+    ]
+    return jsonify([*base, *extra][offset : offset + limit])
+
+
+@marketing.get("/contacts/search")
+def search_contacts() -> Response:
+    """Every list's contacts whose email (any case), cellphone or phone is ``contact``; none is 404."""
+    kind, wanted = request.args.get("type", "email"), request.args.get("contact")
+    errors = {}
+    if kind not in _SEARCH_TYPES:
+        errors["type"] = [f"must be one of: {', '.join(_SEARCH_TYPES)}"]
+    if not wanted:
+        errors["contact"] = ["is required"]
+    if errors:
+        raise SandboxError(422, "Invalid query parameters", errors)
+    wanted = wanted.casefold() if kind == "email" else wanted
+    state = current_state()
+    with state.lock:
+        items = [
+            {"list_id": list_id, "contact_id": contact_id}
+            for list_id, contacts in state.contacts.items()
+            for contact_id, contact in contacts.items()
+            if (str(contact["base"].get(kind, "")).casefold() if kind == "email" else contact["base"].get(kind))
+            == wanted
+        ]
+    if not items:
+        raise SandboxError(404, "No contact was found")
+    return jsonify({"items": items})
 
 
 @marketing.get("/tags")
@@ -182,39 +289,62 @@ def _check_base(base: Any, enums: dict[str, tuple[str, ...]]) -> tuple[dict[str,
     return values, errors
 
 
-def _extra_item(item: Any) -> dict[str, Any] | None:
-    """One extra field as E-goi shows it, or None when the spec would not accept it."""
+def _extra_problem(item: Any, fields: dict[int, dict[str, Any]], list_id: int) -> str | None:
+    """Why E-goi would refuse one extra field value of a contact, or None."""
     if not isinstance(item, dict) or not is_int(item.get("field_id")):
+        return "needs an integer field_id >= 1 and a value"
+    field = fields.get(item["field_id"])
+    if field is None:
+        return f"field {item['field_id']} does not exist in list {list_id}"
+    value, fmt = item.get("value"), field["format"]
+    if fmt == "options":
+        known = {option["option_id"] for option in field["options"]}
+        if not isinstance(value, list) or not all(is_int(o) and o in known for o in value):
+            return f"field {item['field_id']} takes an array of its option ids ({', '.join(map(str, sorted(known)))})"
         return None
-    value = item.get("value")
-    if isinstance(value, list) and all(is_int(option) for option in value):
-        return {"field_id": item["field_id"], "format": "options", "value": value}
-    if isinstance(value, str):  # every other format (text, number, date, email...) is a string
-        return {"field_id": item["field_id"], "format": "text", "value": value}
-    return None
+    if not isinstance(value, str):
+        return f"field {item['field_id']} ({fmt}) takes a string value"
+    if value == "" or fmt == "text":
+        return None
+    return _format_problem(fmt, value)
 
 
-def _check_extra(extra: Any) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
+def _format_problem(fmt: str, value: str) -> str | None:
+    if fmt in ("cellphone", "phone"):
+        return None if PHONE.fullmatch(value) else PHONE_HINT
+    if fmt == "email":
+        return None if EMAIL.fullmatch(value) else "must be a valid email address"
+    if fmt == "number":
+        return None if _NUMBER.fullmatch(value) else "must be a number"
+    return _field_problem("birth_date", value, {})  # date: same rule as the base birth date
+
+
+def _check_extra(
+    extra: Any, fields: dict[int, dict[str, Any]], list_id: int
+) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
     if not isinstance(extra, list):
         return [], {"extra": ["must be an array"]}
-    items = [_extra_item(item) for item in extra]
-    if None in items:
-        return [], {
-            "extra": [
-                f"item {items.index(None)} needs an integer field_id >= 1 and a "
-                "value: a string or an array of option ids"
-            ]
-        }
+    problems = [
+        f"item {index}: {problem}"
+        for index, item in enumerate(extra)
+        if (problem := _extra_problem(item, fields, list_id))
+    ]
+    if problems:
+        return [], {"extra": problems}
+    items = [
+        {"field_id": item["field_id"], "format": fields[item["field_id"]]["format"], "value": item["value"]}
+        for item in extra
+    ]
     return items, {}
 
 
 def _check_contact(
-    body: dict[str, Any], enums: dict[str, tuple[str, ...]], required: bool
+    state: State, list_id: int, body: dict[str, Any], enums: dict[str, tuple[str, ...]], required: bool
 ) -> tuple[dict[str, str], list[dict[str, Any]]]:
     """The base values and extra fields of a contact body, or a 422 listing every problem."""
     base = body.get("base") if required else body.get("base", {})
     values, errors = _check_base(base, enums)
-    extra, extra_errors = _check_extra(body.get("extra", []))
+    extra, extra_errors = _check_extra(body.get("extra", []), list_fields_of(state, list_id), list_id)
     errors.update(extra_errors)
     if errors:
         raise SandboxError(422, "The contact is not valid", errors)
@@ -264,9 +394,10 @@ def _apply(base: dict[str, Any], values: dict[str, str]) -> dict[str, Any]:
 
 
 def _merge_extra(current: list[dict[str, Any]], updates: list[dict[str, Any]]) -> list[dict]:
+    """Values sent replace the stored ones; an empty string clears a field."""
     merged = {item["field_id"]: item for item in current}
     merged.update({item["field_id"]: item for item in updates})
-    return list(merged.values())
+    return [item for item in merged.values() if item["value"] not in ("", [])]
 
 
 def _new_base(contact_id: str) -> dict[str, Any]:
@@ -328,14 +459,14 @@ def create_contact(list_id: int) -> tuple[Response, int]:
     state = current_state()
     with state.lock:
         contacts = get_list_contacts(state, list_id)
-        values, extra = _check_contact(body, _CREATE_ENUMS, required=True)
+        values, extra = _check_contact(state, list_id, body, _CREATE_ENUMS, required=True)
         _require_channel(values)
         _check_unique(contacts, values, list_id)
         contact_id = secrets.token_hex(5)
         while any(contact_id in listed for listed in state.contacts.values()):
             contact_id = secrets.token_hex(5)
         base = _apply(_new_base(contact_id), values)
-        contacts[contact_id] = {"base": base, "extra": extra, "tags": []}
+        contacts[contact_id] = {"base": base, "extra": _merge_extra([], extra), "tags": []}
     return jsonify({"contact_id": contact_id}), 201
 
 
@@ -354,7 +485,7 @@ def update_contact(list_id: int, contact_id: str) -> Response:
     state = current_state()
     with state.lock:
         contact = _get_contact(state, list_id, contact_id)
-        values, extra = _check_contact(body, _PATCH_ENUMS, required=False)
+        values, extra = _check_contact(state, list_id, body, _PATCH_ENUMS, required=False)
         base = _apply(dict(contact["base"]), values)
         _require_channel(base)
         _check_unique(state.contacts[list_id], base, list_id, skip_id=base["contact_id"])
@@ -363,9 +494,9 @@ def update_contact(list_id: int, contact_id: str) -> Response:
         return jsonify({"contact_id": base["contact_id"]})
 
 
-@marketing.post("/lists/<int:list_id>/contacts/actions/attach-tag")
-def attach_tag(list_id: int) -> tuple[Response, int]:
-    """202 like E-goi, which attaches asynchronously: ids not in the list are skipped silently."""
+def _tag_request(list_id: int, action: str) -> tuple[dict[str, dict[str, Any]], int, list[str]]:
+    """The list's contacts, the tag and the contact ids of an attach-tag or detach-tag body.
+    Only the by-contacts form of the spec's oneOf is emulated (no segments, no field ids)."""
     body = json_object()
     tag_id, ids = body.get("tag_id"), body.get("contacts")
     errors = {}
@@ -378,13 +509,33 @@ def attach_tag(list_id: int) -> tuple[Response, int]:
     elif len({i.lower() for i in ids}) != len(ids):
         errors["contacts"] = ["items must be unique"]
     state = current_state()
+    contacts = get_list_contacts(state, list_id)  # under the caller's lock
+    if errors:
+        raise SandboxError(422, f"The {action} request is not valid", errors)
+    if tag_id not in state.tags:
+        raise SandboxError(404, f"Tag {tag_id} not found")
+    return contacts, tag_id, ids
+
+
+@marketing.post("/lists/<int:list_id>/contacts/actions/attach-tag")
+def attach_tag(list_id: int) -> tuple[Response, int]:
+    """202 like E-goi, which attaches asynchronously: ids not in the list are skipped silently."""
+    state = current_state()
     with state.lock:
-        contacts = get_list_contacts(state, list_id)
-        if errors:
-            raise SandboxError(422, "The attach-tag request is not valid", errors)
-        if tag_id not in state.tags:
-            raise SandboxError(404, f"Tag {tag_id} not found")
+        contacts, tag_id, ids = _tag_request(list_id, "attach-tag")
         for contact in (contacts.get(i.lower()) for i in ids):
             if contact is not None and tag_id not in contact["tags"]:
                 contact["tags"] = sorted([*contact["tags"], tag_id])
+    return jsonify({"result": "success"}), 202
+
+
+@marketing.post("/lists/<int:list_id>/contacts/actions/detach-tag")
+def detach_tag(list_id: int) -> tuple[Response, int]:
+    """202 like attach-tag: ids not in the list, or without the tag, are skipped silently."""
+    state = current_state()
+    with state.lock:
+        contacts, tag_id, ids = _tag_request(list_id, "detach-tag")
+        for contact in (contacts.get(i.lower()) for i in ids):
+            if contact is not None and tag_id in contact["tags"]:
+                contact["tags"] = [tag for tag in contact["tags"] if tag != tag_id]
     return jsonify({"result": "success"}), 202

@@ -17,7 +17,8 @@ from flask import Flask, Response, current_app, request
 from connector import sandbox as sandboxes
 from connector.config import Settings
 from connector.database import open_database
-from connector.declarations import Catalog
+from connector.declarations import Catalog, validate_catalogs
+from connector.delivery import DeliverySettings, Worker, http_sender
 from connector.docs import render_docs
 from connector.errors import register_error_handlers
 from connector.idempotency import IdempotencyStore
@@ -26,7 +27,11 @@ from connector.ratelimit import CredentialLimit, Storage
 from connector.registry import discover
 from connector.runtime import build_blueprint
 from connector.spec.documents import Documents
+from connector.ssrf import BlockedAddress, delivery_session
+from connector.subscriptions import SubscriptionStore
+from connector.trigger_views import TriggerRoutes, wake_worker
 from connector.upstream import UpstreamService, UpstreamSettings, build_session
+from connector.vault import open_vault
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +67,9 @@ def _start_sandboxes(catalogs: list[Catalog], settings: Settings, app: Flask) ->
     return Settings({**settings.values, **{k.lower(): v for k, v in overrides.items()}})
 
 
-def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the service. ``config`` overrides CONNECTOR_* variables (keys with or without prefix)."""
+def create_app(config: Mapping[str, Any] | None = None, catalogs: list[Catalog] | None = None) -> Flask:
+    """Build the service. ``config`` overrides CONNECTOR_* variables (keys with or without prefix);
+    ``catalogs`` replaces the installed ones (tests of the framework bring their own)."""
     settings = Settings.load(config)
     logging.basicConfig(level=settings.log_level)
     app = Flask(__name__)
@@ -71,7 +77,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     register_error_handlers(app)
 
-    catalogs = discover(settings.catalogs)
+    if catalogs is None:
+        catalogs = discover(settings.catalogs)
+    else:
+        validate_catalogs(catalogs)
     if settings.sandbox:
         settings = _start_sandboxes(catalogs, settings, app)
     app.extensions["connector.settings"] = settings
@@ -82,22 +91,71 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     engine = open_database(settings)
     app.extensions["connector.database"] = engine
     idempotency = IdempotencyStore(engine, settings.idempotency_ttl)
+    subscriptions = SubscriptionStore(engine, open_vault(settings))
+    app.extensions["connector.subscriptions"] = subscriptions
 
     upstream_config = UpstreamSettings.from_settings(settings)
     documents: dict[str, Documents] = {}
+    all_services: dict[str, dict[str, UpstreamService]] = {}
     for catalog in catalogs:
-        services = _services(catalog, settings, upstream_config)
+        services = all_services[catalog.name] = _services(catalog, settings, upstream_config)
         limit = CredentialLimit(settings.rate_limit, limits, scope=f"connector:{catalog.name}")
         blueprint = build_blueprint(catalog, services, limit, idempotency)
+        TriggerRoutes(
+            catalog,
+            services,
+            limit,
+            subscriptions,
+            settings.public_url,
+            settings.poll_interval,
+            settings.allow_private_callbacks,
+            wake_worker,
+        ).register(blueprint)
         documents[catalog.name] = Documents.build(catalog, settings.public_url)
         _add_document_routes(blueprint, catalog, documents[catalog.name], settings.public_url)
         if settings.sandbox and catalog.sandbox is not None:
             _add_sandbox_pages(blueprint, app.extensions["connector.sandboxes"][catalog.name].url)
         app.register_blueprint(blueprint)
     app.extensions["connector.catalogs"] = {c.name: c for c in catalogs}
+    app.extensions["connector.services"] = all_services
     app.extensions["connector.documents"] = documents
     _add_service_routes(app, catalogs)
     return app
+
+
+def create_worker(app: Flask) -> Worker:
+    """The delivery worker of this app's database and catalogs (``serve`` runs it embedded,
+    ``connector worker`` on its own)."""
+    settings: Settings = app.extensions["connector.settings"]
+    delivery = DeliverySettings.from_settings(settings)
+    session = delivery_session(allow_private=delivery.allow_private, timeout=delivery.timeout)
+    catalogs: dict[str, Catalog] = app.extensions["connector.catalogs"]
+    services: dict[str, dict[str, UpstreamService]] = app.extensions["connector.services"]
+
+    def unsubscribe_upstream(subscription: Any, credential: str, reference: dict[str, Any] | None) -> None:
+        catalog = catalogs.get(subscription.catalog)
+        trigger = next((t for t in catalog.instances if t.key == subscription.trigger), None) if catalog else None
+        if trigger is None or reference is None:
+            return  # its catalog is not served here any more: nothing we can call
+        service = services[catalog.name][catalog.service(trigger.upstream).name]
+        trigger.unsubscribe(service.bind(credential), reference)
+
+    return Worker(
+        app.extensions["connector.subscriptions"],
+        delivery,
+        http_sender(session, delivery.timeout, blocked=(BlockedAddress,)),
+        unsubscribe_upstream,
+    )
+
+
+def start_embedded_worker(app: Flask) -> Worker | None:
+    """Run the delivery worker in a thread of this process, unless ``WORKER=off``."""
+    if app.extensions["connector.settings"].worker != "embedded":
+        return None
+    worker = create_worker(app)
+    worker.start()
+    app.extensions["connector.worker"] = worker
+    return worker
 
 
 def _add_document_routes(blueprint: Any, catalog: Catalog, docs: Documents, public_url: str) -> None:

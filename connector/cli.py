@@ -32,7 +32,7 @@ def serve(host: str, port: int, sandbox: bool, workers: int | None, threads: int
     """Serve every installed connector with gunicorn."""
     from gunicorn.app.base import BaseApplication
 
-    from connector.app import create_app
+    from connector.app import create_app, start_embedded_worker
 
     overrides: dict[str, Any] = {}
     if sandbox:
@@ -62,6 +62,9 @@ def serve(host: str, port: int, sandbox: bool, workers: int | None, threads: int
             self.cfg.set("preload_app", True)
             self.cfg.set("accesslog", "-")
             self.cfg.set("timeout", 120)
+            # The embedded default delivers webhook events from each worker process (leases keep
+            # them from sending one event twice); WORKER=off leaves that to `connector worker`.
+            self.cfg.set("post_worker_init", lambda _worker: start_embedded_worker(app))
 
         def load(self) -> Any:
             return app
@@ -113,3 +116,20 @@ def migrate() -> None:
     open_database(settings).dispose()
     url = database_url(settings)
     click.echo(f"database schema is current: {url.split('@')[-1] if '@' in url else url}")
+
+
+@main.command()
+def worker() -> None:
+    """Deliver webhook events from the outbox (any number of these against one PostgreSQL)."""
+    import signal
+    import threading
+
+    from connector.app import create_app, create_worker
+
+    app = create_app()
+    delivery = create_worker(app)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    click.echo(f"delivery worker {delivery.name} running; stop with Ctrl+C or SIGTERM", err=True)
+    delivery.run(stop)

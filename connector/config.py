@@ -71,6 +71,34 @@ SETTINGS: tuple[Setting, ...] = (
         "PostgreSQL: postgresql+psycopg://user:password@host/db.",
     ),
     Setting("IDEMPOTENCY_TTL", 86400, "Seconds an Idempotency-Key and its stored response are kept.", int),
+    Setting(
+        "SECRET_KEY",
+        "",
+        "Fernet key(s), comma-separated (the first encrypts), for the secrets kept at rest; empty means a key "
+        "file created in DATA_DIR.",
+    ),
+    Setting(
+        "ALLOW_PRIVATE_CALLBACKS",
+        False,
+        "Accept webhook callback URLs on private, loopback and link-local addresses (local development only).",
+        _bool,
+    ),
+    Setting(
+        "DELIVERY_SCHEDULE",
+        "5,300,1800,7200,18000,36000,36000",
+        "Seconds before each retry of a failed webhook delivery (jittered by up to 20%); after the last, "
+        "the event is marked failed.",
+    ),
+    Setting("DELIVERY_TIMEOUT", 10.0, "Seconds to wait for a subscriber to answer a delivery.", float),
+    Setting("DELIVERY_CONCURRENCY", 16, "Subscriptions one worker process delivers to at the same time.", int),
+    Setting("DELIVERY_LEASE", 60.0, "Seconds a worker holds a subscription before another may take it over.", float),
+    Setting("DELIVERY_RETRY_AFTER_CAP", 3600.0, "Longest subscriber Retry-After honoured, in seconds.", float),
+    Setting(
+        "WORKER",
+        "embedded",
+        "embedded: `serve` delivers webhook events itself; off: leave it to `connector worker` processes.",
+    ),
+    Setting("POLL_INTERVAL", 60, "Seconds polling triggers ask Power Automate to wait between polls.", int),
 )
 
 

@@ -185,11 +185,12 @@ class Catalog:
     metadata: dict[str, str] = field(default_factory=dict)  # Website, Privacy policy, Categories
     sandbox: Callable[[], Any] | None = None  # returns a WSGI app emulating the services
     sandbox_notes: str = ""
+    triggers: tuple[type[Operation], ...] = ()  # connector.triggers.PollingTrigger / WebhookTrigger
 
     @cached_property
     def instances(self) -> tuple[Operation, ...]:
-        """The operations with their schemas built, once, for the runtime, the specs and the docs."""
-        return tuple(operation_class() for operation_class in self.operations)
+        """Operations and triggers with their schemas built, once, for the runtime, specs and docs."""
+        return tuple(declaration() for declaration in (*self.operations, *self.triggers))
 
     def service(self, name: str | None) -> Service:
         if name is None:
@@ -200,15 +201,16 @@ class Catalog:
         raise KeyError(f"{self.name}: no service named {name!r}")
 
     def check(self) -> list[str]:
-        problems = [p for op in self.operations for p in op.check()]
+        declarations = (*self.operations, *self.triggers)
+        problems = [p for op in declarations for p in op.check()]
         for attribute in ("key", "operation_id"):
             seen: set[str] = set()
-            for op in self.operations:
+            for op in declarations:
                 value = getattr(op, attribute, None)
                 if value in seen:
                     problems.append(f"{self.name}: duplicate {attribute} {value}")
                 seen.add(value)
-        for op in self.operations:
+        for op in declarations:
             try:
                 self.service(op.upstream)
             except KeyError as exc:

@@ -172,6 +172,10 @@ class FullMatch(validate.Regexp):
         return value
 
 
+class Float(Described, fields.Float):
+    pass
+
+
 class Boolean(Described, fields.Boolean):
     """A JSON boolean, strictly (form values are converted by the runtime)."""
 

@@ -27,6 +27,7 @@ from connector.idempotency import (
 )
 from connector.jsonio import json_response
 from connector.ratelimit import CredentialLimit
+from connector.triggers import Trigger
 from connector.upstream import UpstreamService
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -183,6 +184,8 @@ def build_blueprint(
     ``idempotency`` stores the answers of POST actions sent with an Idempotency-Key."""
     blueprint = Blueprint(catalog.name, __name__, url_prefix=f"/{catalog.name}")
     for operation in catalog.instances:
+        if isinstance(operation, Trigger):
+            continue  # served by connector.trigger_views
         service = services[catalog.service(operation.upstream).name]
         view = make_view(catalog, operation, service, limit, idempotency)
         blueprint.add_url_rule(operation.path, endpoint=operation.key, view_func=view, methods=[operation.method])

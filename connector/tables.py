@@ -21,3 +21,48 @@ idempotency_keys = sa.Table(
     sa.Column("locked_until", sa.Float, nullable=False),
     sa.Column("expires_at", sa.Float, nullable=False, index=True),
 )
+
+# A webhook subscription: where to deliver, how to sign, and (encrypted) what unsubscribing upstream
+# needs, because Power Automate's DELETE carries no API key. ``id`` is the unguessable capability in
+# the subscription's URL; ``receiver_hash`` the SHA-256 of the token in the upstream callback URL.
+subscriptions = sa.Table(
+    "subscriptions",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("catalog", sa.String(64), nullable=False),
+    sa.Column("trigger", sa.String(64), nullable=False),
+    sa.Column("owner", sa.String(64), nullable=False, index=True),
+    sa.Column("callback_url", sa.Text, nullable=False),
+    sa.Column("params", sa.Text, nullable=False),
+    sa.Column("secret", sa.Text, nullable=False),
+    sa.Column("credential", sa.Text, nullable=False),
+    sa.Column("upstream_ref", sa.Text, nullable=True),
+    sa.Column("receiver_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("ended_reason", sa.Text, nullable=True),
+    sa.Column("upstream_removed", sa.Boolean, nullable=False, default=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("lease_owner", sa.String(64), nullable=True),
+    sa.Column("lease_until", sa.Float, nullable=False, default=0.0),
+)
+
+# The outbox: one row per event to deliver, written before the receiver answers. ``id`` orders a
+# subscription's events; ``event_key`` makes the same upstream event received twice one row.
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("subscription_id", sa.String(64), sa.ForeignKey("subscriptions.id"), nullable=False),
+    sa.Column("event_key", sa.String(64), nullable=False),
+    sa.Column("webhook_id", sa.String(40), nullable=False),
+    sa.Column("payload", sa.LargeBinary, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("next_attempt_at", sa.Float, nullable=False),
+    sa.Column("last_status", sa.Integer, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("delivered_at", sa.Float, nullable=True),
+    sa.UniqueConstraint("subscription_id", "event_key", name="uq_events_subscription_event_key"),
+    sa.Index("ix_events_pending", "status", "subscription_id", "id"),
+)

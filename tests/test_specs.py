@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import demo_catalog
 import jsonschema
 import jsonschema_specifications
 import pytest
@@ -45,8 +46,15 @@ VALIDATORS = {SWAGGER: OpenAPIV2SpecValidator, OPENAPI: OpenAPIV30SpecValidator}
 
 
 @pytest.fixture(scope="module")
-def catalogs():
+def installed():
     return discover()
+
+
+@pytest.fixture(scope="module")
+def catalogs(installed):
+    """The installed catalogs plus the framework's demo catalog, which declares one trigger of
+    each kind, so the rules below also run over trigger operations."""
+    return [*installed, demo_catalog.catalog]
 
 
 @pytest.fixture(scope="module", params=[SWAGGER, OPENAPI], ids=["swagger-2.0", "openapi-3.0.3"])
@@ -380,9 +388,16 @@ def check_operation_strings(spec: Spec) -> list[str]:
 
 
 def check_single_success(spec: Spec) -> list[str]:
+    """One 2xx with a schema per operation. Deliberate exceptions, as Power Automate wants them: a
+    polling trigger (x-ms-trigger: batch) also answers 202 with no body (nothing new yet), and an
+    unsubscribe answers 204 with no body."""
     problems = []
     for path, method, op in spec.operations():
         successes = spec.successes(op)
+        if op.get("x-ms-trigger") == "batch":
+            successes = {s: r for s, r in successes.items() if s != "202"}
+        if set(successes) == {"204"} and method == "delete":
+            continue
         if len(successes) != 1:
             problems.append(f"{method.upper()} {path}: {len(successes)} 2xx responses, expected exactly one")
         for status, response in successes.items():
@@ -761,17 +776,17 @@ def live_client():
     ("route", "attribute"),
     [("swagger.json", "swagger"), ("openapi.json", "openapi"), ("apiProperties.json", "properties")],
 )
-def test_live_app_serves_the_same_bytes(catalogs, documents, live_client, route, attribute):
-    for catalog in catalogs:
+def test_live_app_serves_the_same_bytes(installed, documents, live_client, route, attribute):
+    for catalog in installed:
         response = live_client.get(f"/{catalog.name}/{route}")
         assert response.status_code == 200
         assert response.mimetype == "application/json"
         assert response.data == getattr(documents[catalog.name], attribute)
 
 
-def test_committed_files_are_current(catalogs, documents):
+def test_committed_files_are_current(installed, documents):
     stale = []
-    for catalog in catalogs:
+    for catalog in installed:
         for filename, content in documents[catalog.name].files().items():
             path = OPENAPI_DIR / catalog.name / filename
             if not path.exists() or path.read_bytes() != content:

@@ -17,6 +17,8 @@ from marshmallow import Schema, fields
 from connector import fields as cf
 from connector.declarations import Catalog, Operation, OutputSchema
 from connector.idempotency import HEADER, KEY_PATTERN, MAX_KEY_LENGTH
+from connector.trigger_views import STATE
+from connector.triggers import DeliveryListSchema, PollingTrigger, SubscriptionListSchema, WebhookTrigger
 
 SWAGGER = "2.0"
 OPENAPI = "3.0.3"
@@ -99,7 +101,7 @@ class PowerAutomatePlugin(BasePlugin):
             return
         operation = operations[declaration.method.lower()]
         if declaration.visibility:
-            operation["x-ms-visibility"] = declaration.visibility
+            operation.setdefault("x-ms-visibility", declaration.visibility)
         if self.openapi_version.major < 3:
             # Swagger 2.0 has no ``example`` on query/path/header parameters (only in schemas), and
             # both openapi-spec-validator and Power Automate reject it there; keep it as ``x-example``.
@@ -234,10 +236,151 @@ def build_spec(catalog: Catalog, version: str, public_url: str) -> dict[str, Any
         marshmallow_plugin.converter.add_attribute_function(_swagger_enum_without_null)
     spec.components.security_scheme(catalog.credential.parameter, security_scheme)
     spec.components.schema("Problem", schema=ProblemSchema)
+    notifications: dict[str, Any] = {}
     for operation in catalog.instances:
-        spec.path(
-            path=operation.path,
-            operations={operation.method.lower(): _operation(operation, version)},
-            declaration=operation,
-        )
-    return spec.to_dict()
+        if isinstance(operation, PollingTrigger):
+            _add_polling_trigger(spec, operation, version)
+            continue
+        spec_operation = _operation(operation, version)
+        if isinstance(operation, WebhookTrigger):
+            notifications[operation.path] = _webhook_trigger(spec, spec_operation, operation, version)
+        spec.path(path=operation.path, operations={operation.method.lower(): spec_operation}, declaration=operation)
+    if notifications:
+        _add_subscription_paths(spec, version)
+    document = spec.to_dict()
+    for path, content in notifications.items():
+        document["paths"][path]["x-ms-notification-content"] = content
+    return document
+
+
+# --- triggers (see connector/triggers.py and connector/trigger_views.py) ----------------------------
+
+POLL_HEADERS = {
+    "Location": "The URL to poll next, carrying the trigger's state.",
+    "Retry-After": "Seconds to wait before polling again.",
+}
+
+
+def _headers(descriptions: dict[str, str], version: str) -> dict[str, Any]:
+    if version == SWAGGER:
+        return {name: {"description": text, "type": "string"} for name, text in descriptions.items()}
+    return {name: {"description": text, "schema": {"type": "string"}} for name, text in descriptions.items()}
+
+
+def _array_of(schema: Any, version: str, description: str) -> dict[str, Any]:
+    array = {"type": "array", "items": schema}
+    if version == SWAGGER:
+        return {"description": description, "schema": array}
+    return {"description": description, "content": {"application/json": {"schema": array}}}
+
+
+def _add_polling_trigger(spec: APISpec, trigger: PollingTrigger, version: str) -> None:
+    """Power Automate's polling trigger (``x-ms-trigger: batch``) and the list form for Zapier/Make."""
+    base = _operation(trigger, version)
+    state = {
+        "name": STATE,
+        "in": "query",
+        "required": False,
+        "description": "Where the previous poll stopped; written by this service into Location.",
+        "x-ms-summary": "Trigger State",
+        "x-ms-visibility": "internal",
+    }
+    state.update({"type": "string"} if version == SWAGGER else {"schema": {"type": "string"}})
+    errors = {k: v for k, v in base["responses"].items() if not k.startswith("2")}
+    polled = {
+        **base,
+        "parameters": [*base.get("parameters", []), state],
+        "responses": {
+            "200": {**_array_of(trigger.Event, version, "The new items, newest first."), "headers": _headers(POLL_HEADERS, version)},
+            "202": {"description": "Nothing new yet: poll Location after Retry-After.", "headers": _headers(POLL_HEADERS, version)},
+            **errors,
+        },
+        "x-ms-trigger": "batch",
+        "x-ms-trigger-hint": "To see it work, make the change happen upstream, then wait for the next poll.",
+    }  # fmt: skip
+    spec.path(path=trigger.path, operations={"get": polled}, declaration=trigger)
+    recent = {
+        **base,
+        "operationId": f"{trigger.operation_id}Recent",
+        "summary": f"Recent items of {trigger.operation_id}",
+        "description": "The latest items, newest first, each with a stable id (for Zapier and Make).",
+        "responses": {"200": _array_of(trigger.Event, version, "The latest items, newest first."), **errors},
+        "x-ms-visibility": "internal",
+    }
+    spec.path(path=f"{trigger.path}/recent", operations={"get": recent}, declaration=trigger)
+
+
+def _webhook_trigger(spec: APISpec, operation: dict[str, Any], trigger: WebhookTrigger, version: str) -> dict:
+    """Marks the subscribe operation and returns its path-level ``x-ms-notification-content``."""
+    operation["x-ms-trigger"] = "single"
+    operation["parameters"] = [p for p in operation.get("parameters", []) if p.get("name") != HEADER]
+    if not operation["parameters"]:
+        del operation["parameters"]
+    created = operation["responses"]["201"]
+    created["headers"] = _headers({"Location": "The subscription's URL: DELETE it to unsubscribe."}, version)
+    name = _schema_name(trigger.Event)
+    if name not in spec.components.schemas:
+        spec.components.schema(name, schema=trigger.Event)
+    ref = f"#/definitions/{name}" if version == SWAGGER else f"#/components/schemas/{name}"
+    return {"description": trigger.Event.__doc__ or "One event.", "schema": {"$ref": ref}}
+
+
+def _add_subscription_paths(spec: APISpec, version: str) -> None:
+    """Unsubscribe (no API key: Power Automate sends none) and the read-only views."""
+    subscription_id = {
+        "name": "subscription_id",
+        "in": "path",
+        "required": True,
+        "description": "The subscription's id.",
+        "x-ms-summary": "Subscription Id",
+    }
+    subscription_id.update({"type": "string"} if version == SWAGGER else {"schema": {"type": "string"}})
+    not_found = {"404": {"description": "No such subscription."}}
+
+    def ok(schema: Any, description: str) -> dict[str, Any]:
+        if version == SWAGGER:
+            return {"description": description, "schema": schema}
+        return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+    spec.path(
+        path="/subscriptions/{subscription_id}",
+        operations={
+            "delete": {
+                "operationId": "DeleteSubscription",
+                "summary": "Delete a webhook subscription",
+                "description": "Ends the subscription, upstream too; deliveries stop. Needs no API key.",
+                "tags": ["Subscriptions"],
+                "parameters": [subscription_id],
+                "security": [],
+                "responses": {"204": {"description": "Unsubscribed (or already)."}, **not_found},
+                "x-ms-visibility": "internal",
+            }
+        },
+    )
+    spec.path(
+        path="/subscriptions",
+        operations={
+            "get": {
+                "operationId": "ListSubscriptions",
+                "summary": "List my webhook subscriptions",
+                "description": "The webhook subscriptions made with this API key, newest first.",
+                "tags": ["Subscriptions"],
+                "responses": {"200": ok(SubscriptionListSchema, "The subscriptions.")},
+                "x-ms-visibility": "advanced",
+            }
+        },
+    )
+    spec.path(
+        path="/subscriptions/{subscription_id}/deliveries",
+        operations={
+            "get": {
+                "operationId": "ListDeliveries",
+                "summary": "List the recent deliveries of a subscription",
+                "description": "The latest events of a subscription with their status, attempts and last error.",
+                "tags": ["Subscriptions"],
+                "parameters": [subscription_id],
+                "responses": {"200": ok(DeliveryListSchema, "The deliveries, newest first."), **not_found},
+                "x-ms-visibility": "advanced",
+            }
+        },
+    )

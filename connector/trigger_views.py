@@ -1,0 +1,253 @@
+"""HTTP side of triggers: polling with the state in the URL, webhook subscriptions, the receiver of
+upstream callbacks and the read-only views of a caller's subscriptions and deliveries.
+
+Paths under ``/<connector>``:
+
+- ``GET triggers/<key>?…[&triggerState=…]`` — Power Automate polling: 202 + ``Location`` +
+  ``Retry-After`` when nothing is new (the first call included), 200 with the new items newest first
+  and a ``Location`` carrying the advanced state. A failure answers an error and advances nothing.
+- ``GET triggers/<key>/recent?…`` — Zapier and Make: the latest items, newest first, each with ``id``.
+- ``POST triggers/<key>`` — subscribe (Power Automate's ``callback_url``, Zapier's ``target_url``):
+  201 + ``Location`` of the subscription, with the secret that signs its deliveries.
+- ``DELETE subscriptions/<id>`` — unsubscribe, upstream too; no API key needed (Power Automate sends
+  none): the id is an unguessable capability.
+- ``POST hooks/<token>`` — the receiver the upstream calls; events are in the outbox before it answers.
+- ``GET subscriptions``, ``GET subscriptions/<id>/deliveries`` — the caller's own, by credential.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+import orjson
+from flask import Blueprint, Response, current_app, request
+from marshmallow import ValidationError
+
+from connector.declarations import Catalog
+from connector.errors import Problem, validation_problem
+from connector.jsonio import json_response
+from connector.ratelimit import CredentialLimit
+from connector.runtime import TextInput, credential_of, read_payload
+from connector.ssrf import check_callback_url
+from connector.subscriptions import ACTIVE, ENDED, SubscriptionStore
+from connector.triggers import DeliveryListSchema, PollingTrigger, SubscriptionListSchema, WebhookTrigger
+from connector.upstream import UpstreamService
+
+log = logging.getLogger(__name__)
+
+STATE = "triggerState"
+LISTING, DELIVERIES = SubscriptionListSchema(), DeliveryListSchema()
+MAX_STATE = 4096  # characters of triggerState accepted back
+
+
+def encode_state(cursor: Any) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(cursor)).rstrip(b"=").decode()
+
+
+def decode_state(text: str) -> Any:
+    try:
+        if len(text) > MAX_STATE:
+            raise ValueError
+        return orjson.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+    except (ValueError, binascii.Error):
+        raise Problem(
+            422,
+            f"{STATE} is not one this service wrote; start again without it.",
+            errors={STATE: ["Not a state this service wrote."]},
+        ) from None
+
+
+class TriggerRoutes:
+    """Adds one catalog's trigger routes to its blueprint."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        services: dict[str, UpstreamService],
+        limit: CredentialLimit | None,
+        store: SubscriptionStore,
+        public_url: str,
+        poll_interval: int,
+        allow_private_callbacks: bool,
+        wake: Callable[[], None],
+    ) -> None:
+        self.catalog, self.services, self.store = catalog, services, store
+        self.hit = limit.hit if limit is not None else (lambda credential: None)
+        self.base = f"{public_url.rstrip('/')}/{catalog.name}"
+        self.poll_interval, self.allow_private, self.wake = poll_interval, allow_private_callbacks, wake
+        self.webhooks = {op.key: op for op in catalog.instances if isinstance(op, WebhookTrigger)}
+
+    def service_of(self, trigger: Any) -> UpstreamService:
+        return self.services[self.catalog.service(trigger.upstream).name]
+
+    def register(self, blueprint: Blueprint) -> None:
+        for trigger in self.catalog.instances:
+            if isinstance(trigger, PollingTrigger):
+                blueprint.add_url_rule(trigger.path, trigger.key, self.poll_view(trigger), methods=["GET"])
+                blueprint.add_url_rule(
+                    trigger.path + "/recent", trigger.key + "_recent", self.recent_view(trigger), methods=["GET"]
+                )
+            elif isinstance(trigger, WebhookTrigger):
+                blueprint.add_url_rule(trigger.path, trigger.key, self.subscribe_view(trigger), methods=["POST"])
+        if self.webhooks:
+            blueprint.add_url_rule(
+                "/subscriptions/<subscription_id>", "unsubscribe", self.unsubscribe, methods=["DELETE"]
+            )
+            blueprint.add_url_rule("/subscriptions", "subscriptions", self.list_subscriptions, methods=["GET"])
+            blueprint.add_url_rule(
+                "/subscriptions/<subscription_id>/deliveries", "deliveries", self.list_deliveries, methods=["GET"]
+            )
+            blueprint.add_url_rule("/hooks/<token>", "receiver", self.receive, methods=["POST"])
+
+    # --- polling -------------------------------------------------------------------------------------
+
+    def _load_query(self, trigger: Any, text_input: TextInput) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(validated input, the query as sent minus the state) — the latter goes back into Location."""
+        query = {k: v for k, v in request.args.items(multi=True) if k != STATE}
+        args = request.args.copy()
+        args.pop(STATE, None)
+        try:
+            return trigger.input_schema.load(text_input.read(args)), query
+        except ValidationError as exc:
+            raise validation_problem(exc.messages) from None
+
+    def poll_view(self, trigger: PollingTrigger) -> Callable[[], Response]:
+        text_input = TextInput(trigger.input_schema)
+        dump, service = trigger.output_schema.dump, self.service_of(trigger)
+        location_base = f"{self.base}{trigger.path}"
+
+        def view() -> Response:
+            credential = credential_of(self.catalog)
+            self.hit(credential)
+            data, query = self._load_query(trigger, text_input)
+            upstream = service.bind(credential)
+            state = request.args.get(STATE)
+            if state is None:
+                new_state, items = encode_state(trigger.start(data, upstream)), []
+            else:
+                items, cursor = trigger.poll(data, upstream, decode_state(state))
+                new_state = encode_state(cursor) if items else state
+            headers = {
+                "Location": f"{location_base}?{urlencode([*query.items(), (STATE, new_state)])}",
+                "Retry-After": str(self.poll_interval),
+            }
+            if not items:
+                return Response(status=202, headers=headers)
+            return json_response(dump(list(reversed(items))), 200, headers)
+
+        view.__name__ = trigger.key
+        return view
+
+    def recent_view(self, trigger: PollingTrigger) -> Callable[[], Response]:
+        text_input = TextInput(trigger.input_schema)
+        dump, service = trigger.output_schema.dump, self.service_of(trigger)
+
+        def view() -> Response:
+            credential = credential_of(self.catalog)
+            self.hit(credential)
+            data, _ = self._load_query(trigger, text_input)
+            return json_response(dump(trigger.recent(data, service.bind(credential), trigger.recent_limit)))
+
+        view.__name__ = trigger.key + "_recent"
+        return view
+
+    # --- webhooks ------------------------------------------------------------------------------------
+
+    def subscribe_view(self, trigger: WebhookTrigger) -> Callable[[], Response]:
+        text_input = TextInput(trigger.input_schema)
+        load, dump, service = trigger.input_schema.load, trigger.output_schema.dump, self.service_of(trigger)
+
+        def view() -> Response:
+            credential = credential_of(self.catalog)
+            self.hit(credential)
+            try:
+                data = load(read_payload("POST", text_input))
+            except ValidationError as exc:
+                raise validation_problem(exc.messages) from None
+            callback = check_callback_url(data["callback_url"], allow_private=self.allow_private)
+            params = {k: v for k, v in data.items() if k != "callback_url"}
+            created = self.store.create(self.catalog.name, trigger.key, credential, callback, params)
+            subscription_id = created.subscription.id
+            receiver = f"{self.base}/hooks/{created.receiver_token}"
+            try:
+                reference = trigger.subscribe(data, service.bind(credential), receiver)
+            except BaseException:
+                self.store.delete(subscription_id)  # nothing registered upstream: leave no trace
+                raise
+            self.store.set_upstream(subscription_id, reference)
+            url = f"{self.base}/subscriptions/{subscription_id}"
+            body = dump({"id": subscription_id, "secret": created.secret, "url": url})
+            return json_response(body, 201, {"Location": url})
+
+        view.__name__ = trigger.key
+        return view
+
+    def unsubscribe(self, subscription_id: str) -> Response:
+        subscription = self.store.get(subscription_id)
+        if subscription is None or subscription.catalog != self.catalog.name:
+            raise Problem(404, "No such subscription.")
+        if subscription.status == ACTIVE:
+            self.store.end(subscription_id, "unsubscribed")
+        if not subscription.upstream_removed:
+            self._remove_upstream(subscription)
+        return Response(status=204)
+
+    def _remove_upstream(self, subscription: Any) -> None:
+        """Best effort now; the delivery worker retries later if the upstream is down."""
+        trigger = self.webhooks.get(subscription.trigger)
+        if trigger is None:
+            return
+        try:
+            _, credential, reference = self.store.secrets_of(subscription.id)
+            if reference is not None:
+                trigger.unsubscribe(self.service_of(trigger).bind(credential), reference)
+        except Exception as exc:
+            log.warning("upstream unsubscription of %s failed (%s); will retry", subscription.id, type(exc).__name__)
+            return
+        self.store.mark_upstream_removed(subscription.id)
+
+    def receive(self, token: str) -> Response:
+        subscription = self.store.by_receiver(token)
+        if subscription is None or subscription.catalog != self.catalog.name:
+            raise Problem(404, "Unknown receiver.")
+        if subscription.status == ENDED:
+            raise Problem(410, "This subscription has ended.")
+        raw = request.get_data(cache=False)
+        try:
+            payload = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise Problem(400, "The body is not valid JSON.") from None
+        trigger = self.webhooks[subscription.trigger]
+        try:
+            items = trigger.split(payload, subscription.params)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise Problem(400, f"The callback body is not in the expected shape ({type(exc).__name__}).") from None
+        events = [(key, trigger.event_schema.dump(event)) for key, event in items]
+        new = self.store.enqueue(subscription.id, events)
+        if new:
+            self.wake()
+        return json_response({"received": len(events), "new": new})
+
+    def list_subscriptions(self) -> Response:
+        credential = credential_of(self.catalog)
+        self.hit(credential)
+        return json_response(LISTING.dump({"items": self.store.list_owned(self.catalog.name, credential)}))
+
+    def list_deliveries(self, subscription_id: str) -> Response:
+        credential = credential_of(self.catalog)
+        self.hit(credential)
+        if not self.store.is_owned(subscription_id, self.catalog.name, credential):
+            raise Problem(404, "No such subscription for this credential.")
+        return json_response(DELIVERIES.dump({"items": self.store.deliveries(subscription_id)}))
+
+
+def wake_worker() -> None:
+    """Tell the embedded worker (if this process runs one) that events are waiting."""
+    worker = current_app.extensions.get("connector.worker")
+    if worker is not None:
+        worker.wake.set()

@@ -1,0 +1,373 @@
+"""The trigger framework end to end, over real HTTP, with the demo catalog (tests/demo_catalog.py):
+polling with the state in the URL, subscriptions, the receiver, signed durable delivery."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import demo_catalog
+import orjson
+import pytest
+import requests
+from conftest import TEST_SETTINGS
+from cryptography.fernet import Fernet
+from standardwebhooks import Webhook
+from subscriber import running_subscriber
+from werkzeug.serving import make_server
+
+from connector.app import create_app, create_worker
+from connector.delivery import Worker
+from connector.tables import subscriptions as subscriptions_table
+
+KEY = {"X-Demo-Key": "demo-key"}
+SECRET_KEY = Fernet.generate_key().decode()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Live:
+    app: Any
+    url: str
+    sandbox_url: str
+    worker: Worker
+
+    def items(self, *names: str) -> None:
+        requests.post(f"{self.sandbox_url}/items", json={"names": list(names)}, headers=KEY, timeout=5)
+
+    def fire(self, events: list[dict[str, Any]]) -> list[int]:
+        return requests.post(f"{self.sandbox_url}/_fire", json=events, timeout=10).json()["statuses"]
+
+    def calls(self) -> dict[str, int]:
+        return dict(self.app.extensions["connector.sandboxes"]["demo"].app.extensions["demo"]["calls"])
+
+    def fail_upstream(self, fail: bool) -> None:
+        requests.post(f"{self.sandbox_url}/_fail", json={"fail": fail}, timeout=5)
+
+    def subscribe(self, callback: str, **body: Any) -> requests.Response:
+        return requests.post(
+            f"{self.url}/demo/triggers/when_item_event", json={"callback_url": callback, **body}, headers=KEY, timeout=5
+        )
+
+
+def start_live(database_url: str, **settings: Any) -> tuple[Live, Any]:
+    port = free_port()
+    config = {
+        **TEST_SETTINGS,
+        "PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "SANDBOX": True,
+        "DATABASE_URL": database_url,
+        "ALLOW_PRIVATE_CALLBACKS": True,
+        "DELIVERY_SCHEDULE": "0.05,0.05,0.05",
+        "SECRET_KEY": SECRET_KEY,
+        "POLL_INTERVAL": 30,
+        **settings,
+    }
+    app = create_app(config, catalogs=[demo_catalog.catalog])
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    sandbox = app.extensions["connector.sandboxes"]["demo"]
+    return Live(app, f"http://127.0.0.1:{port}", sandbox.url, create_worker(app)), server
+
+
+@pytest.fixture
+def live(database_url):
+    running, server = start_live(database_url)
+    yield running
+    server.shutdown()
+    running.app.extensions["connector.sandboxes"]["demo"].stop()
+    running.app.extensions["connector.database"].dispose()
+
+
+@pytest.fixture
+def sqlite_live(tmp_path):
+    running, server = start_live(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    yield running
+    server.shutdown()
+    running.app.extensions["connector.sandboxes"]["demo"].stop()
+
+
+def wait_for(condition, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.02)
+
+
+# --- polling, Power Automate style -----------------------------------------------------------------
+
+
+def poll(live: Live, location: str | None = None, **params: Any) -> requests.Response:
+    url = location or f"{live.url}/demo/triggers/when_item_created"
+    return requests.get(url, params=None if location else params, headers=KEY, timeout=10, allow_redirects=False)
+
+
+def state_of(response: requests.Response) -> str:
+    return parse_qs(urlsplit(response.headers["Location"]).query)["triggerState"][0]
+
+
+def test_polling_follows_the_contract(sqlite_live):
+    live = sqlite_live
+    live.items("old-1", "old-2")
+    first = poll(live)
+    assert first.status_code == 202 and first.headers["Retry-After"] == "30"
+    assert first.headers["Location"].startswith(f"{live.url}/demo/triggers/when_item_created?triggerState=")
+
+    calls = sum(live.calls().values())
+    idle = poll(live, first.headers["Location"])
+    assert idle.status_code == 202 and state_of(idle) == state_of(first)
+    assert sum(live.calls().values()) - calls <= 1  # nothing new costs at most one upstream call
+
+    live.items(*[f"new-{i}" for i in range(250)])  # more than two pages arrive between polls
+    new = poll(live, idle.headers["Location"])
+    assert new.status_code == 200 and new.headers["Retry-After"] == "30"
+    names = [item["name"] for item in new.json()]
+    assert names == [f"new-{i}" for i in reversed(range(250))]  # all, once, newest first
+    assert state_of(new) != state_of(idle)
+
+    again = poll(live, new.headers["Location"])
+    assert again.status_code == 202 and state_of(again) == state_of(new)
+    live.items("later")
+    assert [i["name"] for i in poll(live, again.headers["Location"]).json()] == ["later"]
+
+
+def test_the_query_parameters_stay_in_location(sqlite_live):
+    first = poll(sqlite_live, prefix="a")
+    assert parse_qs(urlsplit(first.headers["Location"]).query)["prefix"] == ["a"]
+    sqlite_live.items("apple", "banana", "avocado")
+    assert [i["name"] for i in poll(sqlite_live, first.headers["Location"]).json()] == ["avocado", "apple"]
+
+
+def test_an_upstream_failure_never_advances_the_state(sqlite_live):
+    live = sqlite_live
+    first = poll(live)
+    live.items("a", "b")
+    live.fail_upstream(True)
+    failed = poll(live, first.headers["Location"])
+    assert failed.status_code == 502 and "Location" not in failed.headers
+    live.fail_upstream(False)
+    assert [i["name"] for i in poll(live, first.headers["Location"]).json()] == ["b", "a"]
+
+
+def test_a_foreign_trigger_state_is_422(sqlite_live):
+    for bad in ("not-base64!", "x" * 5000):
+        response = poll(sqlite_live, f"{sqlite_live.url}/demo/triggers/when_item_created?triggerState={bad}")
+        assert response.status_code == 422 and "triggerState" in response.json()["errors"]
+
+
+def test_recent_items_for_zapier_and_make(sqlite_live):
+    sqlite_live.items("a", "b", "c")
+    response = requests.get(f"{sqlite_live.url}/demo/triggers/when_item_created/recent", headers=KEY, timeout=5)
+    assert [item["id"] for item in response.json()] == [3, 2, 1]
+
+
+def test_polling_needs_the_credential(sqlite_live):
+    assert requests.get(f"{sqlite_live.url}/demo/triggers/when_item_created", timeout=5).status_code == 401
+
+
+# --- subscriptions -------------------------------------------------------------------------------
+
+
+def test_subscribe_answers_201_with_location_and_secret(live):
+    with running_subscriber() as subscriber:
+        response = live.subscribe(subscriber.url)
+    assert response.status_code == 201
+    body = response.json()
+    assert response.headers["Location"] == body["url"] == f"{live.url}/demo/subscriptions/{body['id']}"
+    assert body["secret"].startswith("whsec_") and len(body["id"]) >= 32
+
+
+def test_zapier_target_url_is_accepted(live):
+    with running_subscriber() as subscriber:
+        response = requests.post(
+            f"{live.url}/demo/triggers/when_item_event", json={"target_url": subscriber.url}, headers=KEY, timeout=5
+        )
+    assert response.status_code == 201
+
+
+@pytest.mark.parametrize(
+    "callback",
+    ["http://169.254.169.254/latest/meta-data", "http://10.0.0.1/hook", "http://127.0.0.1:9/hook", "ftp://x.test/"],
+)
+def test_unsafe_callbacks_are_refused_with_422(sqlite_live, tmp_path, callback):
+    strict, server = start_live(f"sqlite:///{tmp_path / 'strict.sqlite'}", ALLOW_PRIVATE_CALLBACKS=False)
+    try:
+        response = strict.subscribe(callback)
+        assert response.status_code == 422 and "callback_url" in response.json()["errors"]
+        assert strict.app.extensions["connector.sandboxes"]["demo"].app.extensions["demo"]["hooks"] == {}
+    finally:
+        server.shutdown()
+        strict.app.extensions["connector.sandboxes"]["demo"].stop()
+
+
+def test_secrets_are_encrypted_at_rest(live):
+    with running_subscriber() as subscriber:
+        body = live.subscribe(subscriber.url).json()
+    engine = live.app.extensions["connector.database"]
+    with engine.connect() as connection:
+        row = connection.execute(subscriptions_table.select()).one()
+    assert body["secret"] not in row.secret and "demo-key" not in row.credential
+    assert "whsec_" not in row.secret and row.upstream_ref and "hook_id" not in row.upstream_ref
+
+
+# --- receiving and delivering ----------------------------------------------------------------------
+
+
+def test_events_are_delivered_signed_one_per_delivery(live):
+    with running_subscriber() as subscriber:
+        secret = live.subscribe(subscriber.url).json()["secret"]
+        assert live.fire([{"event_id": 1, "kind": "created", "name": "a"}, {"event_id": 2, "kind": "deleted"}]) == [200]
+        live.worker.drain()
+        delivered = subscriber.delivered()
+    assert [orjson.loads(d["body"]) for d in delivered] == [
+        {"id": "1", "kind": "created", "name": "a"},
+        {"id": "2", "kind": "deleted", "name": None},
+    ]
+    verifier = Webhook(secret)
+    for delivery in delivered:
+        verifier.verify(delivery["body"], delivery["headers"])  # raises when the signature is wrong
+        assert delivery["headers"]["Webhook-Id"].startswith("msg_")
+
+
+def test_the_same_upstream_event_twice_is_delivered_once(live):
+    with running_subscriber() as subscriber:
+        live.subscribe(subscriber.url)
+        live.fire([{"event_id": 7, "kind": "created"}])
+        live.fire([{"event_id": 7, "kind": "created"}, {"event_id": 8, "kind": "created"}])
+        live.worker.drain()
+        assert [orjson.loads(d["body"])["id"] for d in subscriber.delivered()] == ["7", "8"]
+
+
+def test_events_the_subscriber_did_not_pick_are_left_out(live):
+    with running_subscriber() as subscriber:
+        live.subscribe(subscriber.url, kinds=["deleted"])
+        live.fire([{"event_id": 1, "kind": "created"}, {"event_id": 2, "kind": "deleted"}])
+        live.worker.drain()
+        assert [orjson.loads(d["body"])["id"] for d in subscriber.delivered()] == ["2"]
+
+
+def test_a_wrong_receiver_token_is_refused_and_stores_nothing(live):
+    response = requests.post(f"{live.url}/demo/hooks/not-a-token", json=[{"event_id": 1, "kind": "x"}], timeout=5)
+    assert response.status_code == 404
+    engine = live.app.extensions["connector.database"]
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM events").scalar() == 0
+
+
+def test_a_subscriber_down_for_a_while_gets_every_event_in_order(live):
+    down = [(503, {})] * 3
+    with running_subscriber(answers=list(down)) as subscriber:
+        live.subscribe(subscriber.url)
+        live.fire([{"event_id": i, "kind": "created"} for i in range(1, 6)])
+        deadline = time.monotonic() + 10
+        while len(subscriber.delivered()) < 5 and time.monotonic() < deadline:
+            live.worker.drain()
+            time.sleep(0.02)
+        delivered = subscriber.delivered()
+    assert [orjson.loads(d["body"])["id"] for d in delivered] == ["1", "2", "3", "4", "5"]
+    first_ids = {r["headers"]["Webhook-Id"] for r in subscriber.received[:4]}
+    assert len(first_ids) == 1  # the retries of event 1 kept its webhook-id
+    assert [r["status"] for r in subscriber.received[:4]] == [503, 503, 503, 200]
+
+
+def test_retry_after_is_honoured(live):
+    with running_subscriber(answers=[(429, {"Retry-After": "1"})]) as subscriber:
+        live.subscribe(subscriber.url)
+        live.fire([{"event_id": 1, "kind": "created"}])
+        live.worker.drain()
+        live.worker.drain()  # the 0.05 s schedule has passed, Retry-After has not
+        assert len(subscriber.received) == 1
+        wait_for(lambda: live.worker.drain() or subscriber.delivered(), timeout=5)
+        assert subscriber.received[1]["at"] - subscriber.received[0]["at"] >= 0.95
+
+
+def test_an_exhausted_schedule_marks_the_event_failed_and_visible(live):
+    with running_subscriber(answers=[(500, {})] * 4) as subscriber:
+        subscription = live.subscribe(subscriber.url).json()
+        live.fire([{"event_id": 1, "kind": "created"}, {"event_id": 2, "kind": "created"}])
+        wait_for(lambda: live.worker.drain() or subscriber.delivered(), timeout=5)
+        deliveries = requests.get(
+            f"{live.url}/demo/subscriptions/{subscription['id']}/deliveries", headers=KEY, timeout=5
+        ).json()["items"]
+    assert [(d["status"], d["attempts"], d["last_status"]) for d in deliveries] == [
+        ("delivered", 1, 200),
+        ("failed", 4, 500),
+    ]
+    assert deliveries[1]["last_error"] == "subscriber answered 500"
+    assert [orjson.loads(d["body"])["id"] for d in subscriber.delivered()] == ["2"]
+
+
+def test_410_ends_the_subscription_upstream_too(live):
+    with running_subscriber(answers=[(410, {})]) as subscriber:
+        subscription = live.subscribe(subscriber.url).json()
+        live.fire([{"event_id": 1, "kind": "created"}, {"event_id": 2, "kind": "created"}])
+        live.worker.drain()
+        listed = requests.get(f"{live.url}/demo/subscriptions", headers=KEY, timeout=5).json()["items"]
+        assert live.fire([{"event_id": 3, "kind": "created"}]) == []  # the upstream hook is gone
+    assert len(subscriber.received) == 1
+    assert [(s["id"], s["status"]) for s in listed] == [(subscription["id"], "ended")]
+
+
+def test_delete_without_api_key_unsubscribes_upstream_and_stops_deliveries(live):
+    with running_subscriber() as subscriber:
+        subscription = live.subscribe(subscriber.url).json()
+        live.fire([{"event_id": 1, "kind": "created"}])  # still in the outbox when the DELETE comes
+        assert requests.delete(subscription["url"], timeout=5).status_code == 204
+        assert live.fire([{"event_id": 2, "kind": "created"}]) == []  # upstream hook removed
+        live.worker.drain()
+        assert subscriber.received == []
+        second = requests.delete(subscription["url"], timeout=5)
+        assert second.status_code == 204
+    assert requests.delete(f"{live.url}/demo/subscriptions/unknown", timeout=5).status_code == 404
+
+
+def test_a_failed_upstream_unsubscription_is_retried_by_the_worker(live):
+    with running_subscriber() as subscriber:
+        subscription = live.subscribe(subscriber.url).json()
+        live.fail_upstream(True)
+        assert requests.delete(subscription["url"], timeout=5).status_code == 204
+        hooks = live.app.extensions["connector.sandboxes"]["demo"].app.extensions["demo"]["hooks"]
+        assert len(hooks) == 1  # the upstream was down
+        live.fail_upstream(False)
+        live.worker.maintain(force=True)
+        assert hooks == {}
+
+
+def test_subscriptions_and_deliveries_are_listed_per_credential(live):
+    with running_subscriber() as subscriber:
+        mine = live.subscribe(subscriber.url).json()
+        requests.post(
+            f"{live.url}/demo/triggers/when_item_event",
+            json={"callback_url": subscriber.url},
+            headers={"X-Demo-Key": "someone-else"},
+            timeout=5,
+        )
+    listed = requests.get(f"{live.url}/demo/subscriptions", headers=KEY, timeout=5).json()["items"]
+    assert [s["id"] for s in listed] == [mine["id"]]
+    other = requests.get(
+        f"{live.url}/demo/subscriptions/{mine['id']}/deliveries", headers={"X-Demo-Key": "someone-else"}, timeout=5
+    )
+    assert other.status_code == 404
+
+
+def test_the_embedded_worker_delivers_without_being_asked(sqlite_live):
+    worker = create_worker(sqlite_live.app)
+    sqlite_live.app.extensions["connector.worker"] = worker
+    worker.start()
+    try:
+        with running_subscriber() as subscriber:
+            sqlite_live.subscribe(subscriber.url)
+            sqlite_live.fire([{"event_id": 1, "kind": "created"}])
+            wait_for(lambda: subscriber.delivered(), timeout=5)
+    finally:
+        worker.stop()

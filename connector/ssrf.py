@@ -125,14 +125,17 @@ def resolve_checked(
 
 
 def check_callback_url(
-    url: str, *, allow_private: bool, field: str = "callback_url", resolve: Resolver = socket.getaddrinfo
+    url: str, *, allow_private: bool, field: str = "callback_url", resolve: Resolver | None = None
 ) -> str:
     """The normalised ``url`` (as requests will send it), or a 422 :class:`Problem` saying why not.
 
     A subscribe-time courtesy: the address is checked again at every delivery."""
+    resolve = resolve or socket.getaddrinfo  # looked up now, so tests can replace the system's
 
     def refuse(message: str) -> Problem:
-        return Problem(422, f"The {field} is not allowed: {message}.", errors={field: [message]})
+        return Problem(
+            422, f"The {field} is not allowed: {message}.", errors={field: [message]}, kind="callback-refused"
+        )
 
     url = url.strip()
     scheme = urlsplit(url).scheme.lower()

@@ -59,6 +59,7 @@ def decode_state(text: str) -> Any:
             422,
             f"{STATE} is not one this service wrote; start again without it.",
             errors={STATE: ["Not a state this service wrote."]},
+            kind="invalid-trigger-state",
         ) from None
 
 
@@ -131,7 +132,9 @@ class TriggerRoutes:
                 new_state, items = encode_state(trigger.start(data, upstream)), []
             else:
                 items, cursor = trigger.poll(data, upstream, decode_state(state))
-                new_state = encode_state(cursor) if items else state
+                # Unchanged when nothing is new, unless the trigger had to move its bookmark (older
+                # items removed upstream): keeping that saves the next polls from finding it again.
+                new_state = encode_state(cursor)
             headers = {
                 "Location": f"{location_base}?{urlencode([*query.items(), (STATE, new_state)])}",
                 "Retry-After": str(self.poll_interval),

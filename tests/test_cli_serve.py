@@ -83,5 +83,5 @@ def test_specs_name_the_served_address(served):
     swagger = requests.get(f"{served}/egoi/swagger.json", timeout=5).json()
     assert swagger["host"].endswith(served.rsplit(":", 1)[1])
     assert {"CreateContact", "UpdateContact", "AddTag", "SendSMS"} <= {
-        op["operationId"] for path in swagger["paths"].values() for op in path.values()
+        op["operationId"] for path in swagger["paths"].values() for op in path.values() if "operationId" in op
     }

@@ -3,6 +3,8 @@ in sandbox mode: no 5xx, and every response conforms to the documented status, t
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 import threading
 
 import pytest
@@ -15,9 +17,26 @@ from werkzeug.serving import make_server
 
 from connector.app import create_app
 
+PUBLIC_ADDRESS = "93.184.216.34"  # a public address, never contacted: no delivery worker runs here
+
+
+def no_dns(host, port, *args, **kwargs):
+    """Callback URLs are resolved at subscribe time; fuzzed hostnames must not reach real DNS."""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return real_getaddrinfo(host, port, *args, **kwargs)
+    except ValueError:
+        if host == "localhost":
+            return real_getaddrinfo(host, port, *args, **kwargs)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (PUBLIC_ADDRESS, port or 80))]
+
+
+real_getaddrinfo = socket.getaddrinfo
+
 
 @pytest.fixture(scope="module")
 def live_url():
+    socket.getaddrinfo = no_dns
     app = create_app({**TEST_SETTINGS, "SANDBOX": True, "RATE_LIMIT": "100000 per 60 seconds"})
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -26,6 +45,7 @@ def live_url():
     server.shutdown()
     for sandbox in app.extensions["connector.sandboxes"].values():
         sandbox.stop()
+    socket.getaddrinfo = real_getaddrinfo
 
 
 @pytest.fixture(scope="module")
@@ -53,9 +73,16 @@ def test_every_operation_conforms(case, live_url):
     STATUSES.setdefault(case.operation.label, []).append(response.status_code)
 
 
+# Rules across fields that OpenAPI 3.0 cannot state (no if/then, no contains), documented in the
+# operations' descriptions and tested in their own files: each channel picked needs one of its statuses.
+CROSS_FIELD_RULES = {"WhenMessageStatusChanges"}
+
+
 def our_validation_accepts_schema_valid_data(ctx, response, case):
     """Data the spec calls valid must pass our own validation (problem type validation-error)."""
     if case.meta is None or not case.meta.generation.mode.is_positive or response.status_code != 422:
+        return None
+    if case.operation.definition.raw.get("operationId") in CROSS_FIELD_RULES:
         return None
     body = response.json()
     if body.get("type", "").endswith(":validation-error"):
@@ -63,16 +90,21 @@ def our_validation_accepts_schema_valid_data(ctx, response, case):
     return None
 
 
+def operations_of(path_item: dict) -> list[dict]:
+    """The operations of a path item (not its x-ms-notification-content)."""
+    return [op for method, op in path_item.items() if method in ("get", "post", "put", "patch", "delete")]
+
+
 def test_the_live_spec_lists_every_operation(live_url):
     spec = requests.get(f"{live_url}/egoi/openapi.json", timeout=5).json()
-    operation_ids = {op["operationId"] for path in spec["paths"].values() for op in path.values()}
-    assert {"CreateContact", "UpdateContact", "AddTag", "SendSMS"} <= operation_ids
+    operation_ids = {op["operationId"] for path in spec["paths"].values() for op in operations_of(path)}
+    assert {"CreateContact", "UpdateContact", "AddTag", "SendSMS", "WhenContactCreated"} <= operation_ids
 
 
 def test_every_operation_succeeded_at_least_once(live_url):
     """Guards against a run where everything was rejected (which would pass the checks above)."""
     spec = requests.get(f"{live_url}/egoi/openapi.json", timeout=5).json()
-    operations = sum(len(path) for path in spec["paths"].values())
+    operations = sum(len(operations_of(path)) for path in spec["paths"].values())
     assert len(STATUSES) == operations, sorted(STATUSES)
     never_succeeded = [label for label, statuses in STATUSES.items() if not any(200 <= s < 300 for s in statuses)]
     assert not never_succeeded, {label: sorted(set(STATUSES[label])) for label in never_succeeded}

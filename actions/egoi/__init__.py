@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from actions.egoi import automations, campaigns, contacts, email, lookups, messages, sms, tags, verify
 from connector.declarations import Catalog, Credential, Service
+from triggers.egoi import TRIGGERS
 
 
 def _sandbox():
@@ -51,6 +52,7 @@ catalog = Catalog(
         *verify.OPERATIONS,
         *lookups.OPERATIONS,
     ),
+    triggers=TRIGGERS,
     publisher="Connector",
     brand_color="#00AEDA",
     contact={"name": "E-goi Support", "url": "https://helpdesk.e-goi.com/"},

@@ -127,6 +127,11 @@ def _error_responses(operation: Operation, version: str) -> dict[str, Any]:
         statuses = {s: d for s, d in statuses.items() if s not in BODY_ERRORS}
     else:
         statuses[409] = f"{statuses[409]} Or: {IDEMPOTENCY_CONFLICT}" if 409 in statuses else IDEMPOTENCY_CONFLICT
+    return _problem_responses(statuses, version)
+
+
+def _problem_responses(statuses: dict[int, str], version: str) -> dict[str, Any]:
+    """Error answers, each a problem+json body (429 with its Retry-After header)."""
     responses: dict[str, Any] = {}
     for status in sorted(statuses):
         response: dict[str, Any] = {"description": statuses[status]}
@@ -335,7 +340,10 @@ def _add_subscription_paths(spec: APISpec, version: str) -> None:
         "x-ms-summary": "Subscription Id",
     }
     subscription_id.update({"type": "string"} if version == SWAGGER else {"schema": {"type": "string"}})
-    not_found = {"404": {"description": "No such subscription."}}
+    not_found = _problem_responses({404: "No such subscription."}, version)
+    owner_errors = _problem_responses(
+        {401: COMMON_ERRORS[401], 404: "No such subscription for this API key.", 429: COMMON_ERRORS[429]}, version
+    )
 
     def ok(schema: Any, description: str) -> dict[str, Any]:
         if version == SWAGGER:
@@ -365,7 +373,10 @@ def _add_subscription_paths(spec: APISpec, version: str) -> None:
                 "summary": "List my webhook subscriptions",
                 "description": "The webhook subscriptions made with this API key, newest first.",
                 "tags": ["Subscriptions"],
-                "responses": {"200": ok(SubscriptionListSchema, "The subscriptions.")},
+                "responses": {
+                    "200": ok(SubscriptionListSchema, "The subscriptions."),
+                    **{k: v for k, v in owner_errors.items() if k != "404"},
+                },
                 "x-ms-visibility": "advanced",
             }
         },
@@ -379,7 +390,7 @@ def _add_subscription_paths(spec: APISpec, version: str) -> None:
                 "description": "The latest events of a subscription with their status, attempts and last error.",
                 "tags": ["Subscriptions"],
                 "parameters": [subscription_id],
-                "responses": {"200": ok(DeliveryListSchema, "The deliveries, newest first."), **not_found},
+                "responses": {"200": ok(DeliveryListSchema, "The deliveries, newest first."), **owner_errors},
                 "x-ms-visibility": "advanced",
             }
         },

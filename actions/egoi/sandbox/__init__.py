@@ -12,17 +12,21 @@ case-insensitive). Any non-empty key is accepted except ``SANDBOX_INVALID_KEY``,
   ``GET /lists/{id}``, ``GET /lists/{id}/fields``, ``GET|POST /lists/{id}/contacts``,
   ``GET|PATCH /lists/{id}/contacts/{contact_id}``, ``GET /contacts/search``,
   ``POST /lists/{id}/contacts/actions/attach-tag`` and ``.../detach-tag``, ``GET|POST /tags``;
-  module ``campaigns``: ``GET /campaigns``, ``GET /automations``, ``DELETE /automations/{id}``.
+  module ``campaigns``: ``GET /campaigns``, ``GET /automations``, ``DELETE /automations/{id}``;
+  module ``webhooks``: ``GET|POST /webhooks``, ``DELETE /webhooks/{id}``.
 - Transactional API v2 under ``TRANSACTIONAL_PREFIX`` (``/slingshot/api/v2``): module ``sms``:
   ``GET /sms/senders``, ``POST /sms/messages/action/send``, ``GET /validate-phone/{number}``,
   ``DELETE /messages/{id}/action/cancel`` (and the 2020 spec's ``POST /messages/{id}/action/send``);
   module ``email``: ``GET /email/senders``, ``POST /email/messages/action/send``; module ``verify``:
   ``POST /verify/request`` (and ``/email``, ``/push``), ``GET /verify/{id}``,
-  ``POST /verify/{id}/validate|cancel|resend``.
+  ``POST /verify/{id}/validate|cancel|resend``; module ``webhooks``: ``GET|POST|DELETE /webhooks``.
 - Sandbox only, under ``/_sandbox`` and without a key: ``GET /_sandbox/sms`` and
   ``GET /_sandbox/email`` list the messages "sent" so far, newest first, with their status;
   ``GET /_sandbox/verify`` the verification codes sent; ``POST /_sandbox/verify/clock``
-  (``{"advance": seconds}``) moves the verification clock, so expiry can be tried without waiting.
+  (``{"advance": seconds}``) moves the verification clock, so expiry can be tried without waiting;
+  ``POST /_sandbox/messages/{id}/events``, ``GET|DELETE /_sandbox/webhooks/log`` and
+  ``POST /_sandbox/webhooks/hold|flush|wait`` drive the webhooks, which the sandbox fires over real HTTP
+  when contacts and messages change (callback bodies and test recipients: ``sandbox.webhooks``).
 
 The vocabularies below (languages, consents, patterns) are E-goi's, copied from its spec on
 purpose rather than imported from the catalog: the emulator is the oracle the connector is tested
@@ -39,7 +43,7 @@ from __future__ import annotations
 from flask import Flask
 
 # Each module adds its routes to the blueprints of core when imported.
-from actions.egoi.sandbox import campaigns, contacts, email, sms, verify  # noqa: F401
+from actions.egoi.sandbox import campaigns, contacts, email, sms, verify, webhooks  # noqa: F401
 from actions.egoi.sandbox.core import (
     MARKETING_PREFIX,
     SANDBOX_INVALID_KEY,

@@ -21,6 +21,7 @@ from typing import Any
 
 from flask import Response, jsonify, request
 
+from actions.egoi.sandbox import webhooks
 from actions.egoi.sandbox.core import (
     CONTACT_ID,
     DATE,
@@ -467,6 +468,7 @@ def create_contact(list_id: int) -> tuple[Response, int]:
             contact_id = secrets.token_hex(5)
         base = _apply(_new_base(contact_id), values)
         contacts[contact_id] = {"base": base, "extra": _merge_extra([], extra), "tags": []}
+        webhooks.fire_contact(state, list_id, "subscription", contacts[contact_id])
     return jsonify({"contact_id": contact_id}), 201
 
 
@@ -490,7 +492,9 @@ def update_contact(list_id: int, contact_id: str) -> Response:
         _require_channel(base)
         _check_unique(state.contacts[list_id], base, list_id, skip_id=base["contact_id"])
         base["change_date"] = timestamp()[:10]
+        previous = contact["base"]
         contact["base"], contact["extra"] = base, _merge_extra(contact["extra"], extra)
+        webhooks.contact_updated(state, list_id, previous, contact)
         return jsonify({"contact_id": base["contact_id"]})
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from flask import Response, jsonify
 
+from actions.egoi.sandbox import webhooks
 from actions.egoi.sandbox.core import (
     PHONE,
     PHONE_HINT,
@@ -142,6 +143,8 @@ def register_message(state: State, record: dict[str, Any]) -> str:
     record["messageId"] = message_id
     record["status"] = "scheduled" if record.get("scheduleTo", "") > record["createDate"] else "delivered"
     messages["by_id"][message_id] = record
+    if record["status"] == "delivered":
+        webhooks.fire_message(state, record)
     return message_id
 
 
@@ -151,6 +154,7 @@ def send_due(state: State) -> None:
     for record in _messages(state)["by_id"].values():
         if record["status"] == "scheduled" and record["scheduleTo"] <= now:
             record["status"] = "delivered"
+            webhooks.fire_message(state, record)
 
 
 @transactional.post("/sms/messages/action/send")

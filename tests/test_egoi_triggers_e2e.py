@@ -1,0 +1,128 @@
+"""E-goi triggers through the whole chain, over real HTTP: the service in sandbox mode, the E-goi
+emulator calling the service's receiver, the outbox, the worker and a subscriber that verifies the
+Standard Webhooks signature; and polling through the service's HTTP contract."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from urllib.parse import parse_qs, urlsplit
+
+import orjson
+import pytest
+import requests
+from conftest import TEST_SETTINGS
+from cryptography.fernet import Fernet
+from standardwebhooks import Webhook
+from subscriber import running_subscriber
+from werkzeug.serving import make_server
+
+from actions.egoi.sandbox.webhooks import wait_idle
+from connector.app import create_app, create_worker
+
+KEY = {"Apikey": "e2e-key"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def service(tmp_path):
+    """The service on a real port (the emulator calls its receiver there), in sandbox mode."""
+    port = free_port()
+    app = create_app(
+        {
+            **TEST_SETTINGS,
+            "PUBLIC_URL": f"http://127.0.0.1:{port}",
+            "SANDBOX": True,
+            "CATALOGS": "egoi",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
+            "SECRET_KEY": Fernet.generate_key().decode(),
+            "ALLOW_PRIVATE_CALLBACKS": True,
+            "DELIVERY_SCHEDULE": "0.05,0.05",
+        }
+    )
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    app.config["URL"] = f"http://127.0.0.1:{port}"
+    yield app
+    server.shutdown()
+    app.extensions["connector.sandboxes"]["egoi"].stop()
+
+
+def call(app, method: str, path: str, **kwargs):
+    return requests.request(method, f"{app.config['URL']}{path}", headers=KEY, timeout=10, **kwargs)
+
+
+def settle(app) -> None:
+    """Let the emulator post its callbacks, then deliver what reached the outbox."""
+    assert wait_idle(app.extensions["connector.sandboxes"]["egoi"].app, 10)
+    create_worker(app).drain()
+
+
+def test_a_contact_created_through_the_service_reaches_the_subscriber_signed(service):
+    with running_subscriber() as subscriber:
+        subscribed = call(
+            service,
+            "POST",
+            "/egoi/triggers/when_contact_event",
+            json={"callback_url": subscriber.url, "list_id": 1, "actions": ["subscription"]},
+        )
+        assert subscribed.status_code == 201
+        created = call(service, "POST", "/egoi/actions/create_contact", json={"list_id": 1, "email": "ana@example.com"})
+        contact_id = created.json()["contact_id"]
+        call(
+            service,
+            "POST",
+            "/egoi/actions/update_contact",
+            json={"list_id": 1, "contact_id": contact_id, "first_name": "Ana"},
+        )
+        settle(service)
+        delivered = subscriber.delivered()
+    assert len(delivered) == 1  # edit_subscription was not picked
+    event = orjson.loads(delivered[0]["body"])
+    assert (event["action"], event["contact_id"], event["email"]) == ("subscription", contact_id, "ana@example.com")
+    Webhook(subscribed.json()["secret"]).verify(delivered[0]["body"], delivered[0]["headers"])
+
+
+def test_sms_statuses_reach_the_subscriber_in_order_and_unsubscribe_stops_them(service):
+    with running_subscriber() as subscriber:
+        subscribed = call(
+            service,
+            "POST",
+            "/egoi/triggers/when_message_status_changes",
+            json={"callback_url": subscriber.url, "channels": ["sms"], "actions": ["processed", "sent", "delivered"]},
+        ).json()
+        sent = call(
+            service, "POST", "/egoi/actions/send_sms", json={"to": "351-912345678", "from": "1", "textBody": "Hi"}
+        )
+        settle(service)
+        statuses = [orjson.loads(d["body"])["action"] for d in subscriber.delivered()]
+        assert statuses == ["processed", "sent", "delivered"]
+        assert {orjson.loads(d["body"])["message_id"] for d in subscriber.delivered()} == {sent.json()["messageId"]}
+
+        assert requests.delete(subscribed["url"], timeout=10).status_code == 204  # no API key, as Power Automate
+        call(service, "POST", "/egoi/actions/send_sms", json={"to": "351-912345678", "from": "1", "textBody": "Again"})
+        settle(service)
+        assert len(subscriber.delivered()) == 3
+    sandbox = service.extensions["connector.sandboxes"]["egoi"].url
+    remaining = requests.get(f"{sandbox}/slingshot/api/v2/webhooks", headers={"ApiKey": "e2e-key"}, timeout=5).json()
+    assert remaining == []  # removed upstream too
+
+
+def test_polling_new_contacts_through_the_service(service):
+    first = call(service, "GET", "/egoi/triggers/when_contact_created", params={"list_id": 1}, allow_redirects=False)
+    assert first.status_code == 202
+    emails = [f"user{i}@example.com" for i in range(130)]
+    for email in emails:
+        call(service, "POST", "/egoi/actions/create_contact", json={"list_id": 1, "email": email})
+    polled = requests.get(first.headers["Location"], headers=KEY, timeout=10, allow_redirects=False)
+    assert polled.status_code == 200
+    assert [item["email"] for item in polled.json()] == list(reversed(emails))
+    again = requests.get(polled.headers["Location"], headers=KEY, timeout=10, allow_redirects=False)
+    assert again.status_code == 202
+    state = parse_qs(urlsplit(again.headers["Location"]).query)["triggerState"]
+    assert state == parse_qs(urlsplit(polled.headers["Location"]).query)["triggerState"]

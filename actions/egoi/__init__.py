@@ -66,6 +66,9 @@ catalog = Catalog(
         "any API key works except sandbox-invalid-key, which gets 401. List 1 (with extra fields 1-7), tag 1, "
         "SMS sender 1, email sender 1, a scheduled demo email (message 1), campaigns and automations exist. "
         "On the sandbox, sent SMS and email are listed at /_sandbox/sms and /_sandbox/email, verification "
-        'codes at /_sandbox/verify, and POST /_sandbox/verify/clock {"advance": seconds} moves its clock.'
+        'codes at /_sandbox/verify, and POST /_sandbox/verify/clock {"advance": seconds} moves its clock. '
+        "Webhooks registered with it are called over real HTTP when contacts change and messages move through "
+        "their statuses (SMS to 351-910000999 fail, email to bounce@example.com bounces); "
+        "GET /_sandbox/webhooks/log lists the callbacks made."
     ),
 )

@@ -128,7 +128,9 @@ def create_worker(app: Flask) -> Worker:
     ``connector worker`` on its own)."""
     settings: Settings = app.extensions["connector.settings"]
     delivery = DeliverySettings.from_settings(settings)
-    session = delivery_session(allow_private=delivery.allow_private, timeout=delivery.timeout)
+    session = delivery_session(
+        allow_private=delivery.allow_private, timeout=delivery.timeout, pool_size=delivery.concurrency
+    )
     catalogs: dict[str, Catalog] = app.extensions["connector.catalogs"]
     services: dict[str, dict[str, UpstreamService]] = app.extensions["connector.services"]
 

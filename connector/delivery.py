@@ -56,6 +56,8 @@ class DeliverySettings:
     allow_private: bool = False
     batch: int = 100
     idle_wait: float = 0.5
+    group: int = 20  # deliveries written per commit
+    group_seconds: float = 0.25  # ... or after this long, whichever comes first
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DeliverySettings:
@@ -119,6 +121,44 @@ def http_sender(session: requests.Session, timeout: float, blocked: tuple[type[E
             return Attempt(status, error, retry_after_seconds(response.headers.get("Retry-After")))
 
     return send
+
+
+class _Recorder:
+    """Writes a chain's deliveries in groups (one UPDATE and one commit per ``size`` events or
+    ``seconds``). A crash loses at most one unwritten group: those events are sent again, with the
+    same webhook-id (at-least-once, as Standard Webhooks expects receivers to handle)."""
+
+    def __init__(self, connection: sa.Connection, subscription_id: str, size: int, seconds: float) -> None:
+        self.connection, self.subscription_id, self.size, self.seconds = connection, subscription_id, size, seconds
+        self.rows: list[dict[str, Any]] = []
+        self.since = 0.0
+
+    def delivered(self, event: Any, status: int | None) -> bool:
+        """Note a delivery; False when a flush found the subscription ended."""
+        if not self.rows:
+            self.since = time.monotonic()
+        self.rows.append({"event_id": event.id, "n": event.attempts + 1, "code": status, "at": time.time()})
+        if len(self.rows) >= self.size or time.monotonic() - self.since >= self.seconds:
+            return self.flush()
+        return True
+
+    def flush(self) -> bool:
+        """Write the noted deliveries; False when the subscription has ended (stop sending)."""
+        if not self.rows:
+            return True
+        self.connection.execute(
+            events.update()
+            .where(events.c.id == sa.bindparam("event_id"), sa.or_(events.c.status == PENDING, events.c.status == CANCELLED))
+            .values(status=DELIVERED, attempts=sa.bindparam("n"), last_status=sa.bindparam("code"),
+                    last_error=None, delivered_at=sa.bindparam("at")),
+            self.rows,
+        )  # fmt: skip
+        status = self.connection.execute(
+            sa.select(subscriptions.c.status).where(subscriptions.c.id == self.subscription_id)
+        ).scalar()
+        self.connection.commit()
+        self.rows = []
+        return status == ACTIVE
 
 
 class Worker:
@@ -203,8 +243,11 @@ class Worker:
             secret, _, _ = self.store.secrets_of(subscription_id)
             signer = Webhook(secret)
             renew_at = time.time() + self.settings.lease / 3
-            while True:
-                with self.engine.connect() as connection:
+            # One connection for the whole chain, and successes written in groups: database round
+            # trips, not HTTP, bound a worker (bench/delivery.py measured 3-4x from these two).
+            with self.engine.connect() as connection:
+                recorder = _Recorder(connection, subscription_id, self.settings.group, self.settings.group_seconds)
+                while True:
                     batch = connection.execute(
                         sa.select(events.c.id, events.c.webhook_id, events.c.payload, events.c.attempts,
                                   events.c.next_attempt_at)
@@ -212,20 +255,27 @@ class Worker:
                         .order_by(events.c.id)
                         .limit(self.settings.batch)
                     ).all()  # fmt: skip
-                if not batch:
-                    return delivered
-                for event in batch:
-                    if event.next_attempt_at > time.time():
-                        return delivered  # the head waits for its retry; those behind it wait too
-                    if time.time() > renew_at:
-                        if not self._renew(subscription_id):
-                            return delivered  # lease lost (we were too slow): another worker has it
-                        renew_at = time.time() + self.settings.lease / 3
-                    attempt = self._send(subscription.callback_url, signer, event.webhook_id, event.payload)
-                    outcome = self._record(subscription, event, attempt)
-                    if outcome == DELIVERED:
-                        delivered += 1
-                    elif outcome != FAILED:  # retry scheduled, subscription ended, or event cancelled
+                    connection.commit()
+                    if not batch:
+                        return delivered
+                    for event in batch:
+                        if event.next_attempt_at > time.time():
+                            return delivered  # the head waits for its retry; those behind it wait too
+                        if time.time() > renew_at:
+                            if not recorder.flush() or not self._renew(subscription_id):
+                                return delivered  # unsubscribed, or lease lost: another worker has it
+                            renew_at = time.time() + self.settings.lease / 3
+                        attempt = self._send(subscription.callback_url, signer, event.webhook_id, event.payload)
+                        if attempt.delivered:
+                            delivered += 1
+                            if recorder.delivered(event, attempt.status):
+                                continue
+                            return delivered  # the subscription ended meanwhile
+                        if not recorder.flush():
+                            return delivered
+                        if self._record_failure(connection, subscription, event, attempt) != FAILED:
+                            return delivered  # retry scheduled, or the subscription ended
+                    if not recorder.flush():
                         return delivered
         except Exception:
             log.exception("delivery to subscription %s stopped by an unexpected error", subscription_id)
@@ -244,22 +294,22 @@ class Worker:
         }
         return self.sender(url, payload, headers)
 
-    def _record(self, subscription: Subscription, event: Any, attempt: Attempt) -> str:
-        """Write the attempt's outcome; returns the event's new status ("pending" = retry later)."""
+    def _record_failure(
+        self, connection: sa.Connection, subscription: Subscription, event: Any, attempt: Attempt
+    ) -> str:
+        """Write a failed attempt; returns the event's new status ("pending" = retry later)."""
         now, attempts = time.time(), event.attempts + 1
         values: dict[str, Any] = {"attempts": attempts, "last_status": attempt.status, "last_error": attempt.error}
-        if attempt.delivered:
-            values.update(status=DELIVERED, delivered_at=now, last_error=None)
-        elif attempt.status == 410:
+        if attempt.status == 410:
             values.update(status=CANCELLED, last_error="subscriber answered 410 Gone: subscription ended")
         elif attempts > len(self.settings.schedule):
             values.update(status=FAILED)
         else:
             values.update(next_attempt_at=now + self._delay(attempts, attempt.retry_after))
-        with self.engine.begin() as connection:
-            changed = connection.execute(
-                events.update().where(events.c.id == event.id, events.c.status == PENDING).values(**values)
-            ).rowcount
+        changed = connection.execute(
+            events.update().where(events.c.id == event.id, events.c.status == PENDING).values(**values)
+        ).rowcount
+        connection.commit()
         if not changed:
             return CANCELLED  # the subscription ended meanwhile
         if attempt.status == 410:

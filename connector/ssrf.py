@@ -168,8 +168,8 @@ class PinnedAddressAdapter(HTTPAdapter):
     The pool is keyed by that IP (and, for https, the hostname used for SNI and certificate
     checks), so urllib3 never resolves the name again: the address checked is the one used."""
 
-    def __init__(self, *, allow_private: bool, resolve: Resolver = socket.getaddrinfo) -> None:
-        super().__init__(max_retries=0)  # the delivery worker owns retries
+    def __init__(self, *, allow_private: bool, resolve: Resolver = socket.getaddrinfo, pool_size: int = 10) -> None:
+        super().__init__(max_retries=0, pool_maxsize=pool_size)  # the delivery worker owns retries
         self.allow_private = allow_private
         self.resolve = resolve
 
@@ -202,7 +202,7 @@ class PinnedAddressAdapter(HTTPAdapter):
 
 
 def delivery_session(
-    *, allow_private: bool, timeout: float, resolve: Resolver = socket.getaddrinfo
+    *, allow_private: bool, timeout: float, resolve: Resolver = socket.getaddrinfo, pool_size: int = 10
 ) -> requests.Session:
     """The session deliveries are POSTed with: checked at every connect, no redirects (a 3xx comes
     back as is: a failed delivery), no cookies, no proxy or netrc from the environment, and a
@@ -218,7 +218,8 @@ def delivery_session(
     session.trust_env = False
     session.proxies = {}
     session.cookies.set_policy(_NoCookies())
-    adapter = PinnedAddressAdapter(allow_private=allow_private, resolve=resolve)
+    # pool_size: connections kept per subscriber address; one per concurrent delivery chain
+    adapter = PinnedAddressAdapter(allow_private=allow_private, resolve=resolve, pool_size=pool_size)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session

@@ -61,6 +61,7 @@ def serve(host: str, port: int, sandbox: bool, workers: int | None, threads: int
             self.cfg.set("worker_class", "gthread" if threads > 1 else "sync")
             self.cfg.set("preload_app", True)
             self.cfg.set("accesslog", "-")
+            self.cfg.set("logger_class", "connector.accesslog.RedactingLogger")
             self.cfg.set("timeout", 120)
             # The embedded default delivers webhook events from each worker process (leases keep
             # them from sending one event twice); WORKER=off leaves that to `connector worker`.

@@ -278,7 +278,7 @@ class Worker:
                     if not recorder.flush():
                         return delivered
         except Exception:
-            log.exception("delivery to subscription %s stopped by an unexpected error", subscription_id)
+            log.exception("delivery to subscription %s… stopped by an unexpected error", subscription_id[:4])
             return delivered
         finally:
             self._release(subscription_id)
@@ -336,7 +336,7 @@ class Worker:
                 _, credential, reference = self.store.secrets_of(subscription.id)
                 self.unsubscribe_upstream(subscription, credential, reference)
             except Exception as exc:  # the upstream is down: try again at the next upkeep
-                log.warning("upstream unsubscription of %s failed: %s", subscription.id, type(exc).__name__)
+                log.warning("upstream unsubscription of %s… failed: %s", subscription.id[:4], type(exc).__name__)
                 continue
             self.store.mark_upstream_removed(subscription.id)
 

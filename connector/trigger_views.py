@@ -210,7 +210,9 @@ class TriggerRoutes:
             if reference is not None:
                 trigger.unsubscribe(self.service_of(trigger).bind(credential), reference)
         except Exception as exc:
-            log.warning("upstream unsubscription of %s failed (%s); will retry", subscription.id, type(exc).__name__)
+            log.warning(
+                "upstream unsubscription of %s… failed (%s); will retry", subscription.id[:4], type(exc).__name__
+            )
             return
         self.store.mark_upstream_removed(subscription.id)
 

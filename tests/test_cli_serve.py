@@ -85,3 +85,11 @@ def test_specs_name_the_served_address(served):
     assert {"CreateContact", "UpdateContact", "AddTag", "SendSMS"} <= {
         op["operationId"] for path in swagger["paths"].values() for op in path.values() if "operationId" in op
     }
+
+
+def test_the_access_log_hides_capability_urls():
+    from connector.accesslog import redact
+
+    line = "DELETE /egoi/subscriptions/AbCdEfGhIjKlMnOp HTTP/1.1 POST /egoi/hooks/Zx9_y8-w7v6u5t4s?x=1"
+    assert redact(line) == "DELETE /egoi/subscriptions/AbCd… HTTP/1.1 POST /egoi/hooks/Zx9_…?x=1"
+    assert redact("GET /egoi/subscriptions HTTP/1.1") == "GET /egoi/subscriptions HTTP/1.1"

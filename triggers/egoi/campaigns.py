@@ -78,10 +78,7 @@ class WhenCampaignSent(PollingTrigger):
     key = "when_campaign_sent"
     operation_id = "WhenCampaignSent"
     summary = "When a campaign is sent"
-    description = (
-        "Triggers for each campaign that finishes sending (status sent), of any channel or of the one chosen, "
-        "oldest first."
-    )
+    description = "Triggers for each campaign that finishes sending (status sent), of any channel or of the one chosen."
     visibility = "important"
     upstream = "marketing"
     Input = CampaignSentInput

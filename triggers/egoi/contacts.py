@@ -106,9 +106,7 @@ class WhenContactCreated(PollingTrigger):
     key = "when_contact_created"
     operation_id = "WhenContactCreated"
     summary = "When a contact is added to a list"
-    description = (
-        "Triggers for each new contact of the chosen list, oldest first, with its fields, extra fields and tags."
-    )
+    description = "Triggers for each new contact of the chosen list, with its fields, extra fields and tags."
     visibility = "important"
     upstream = "marketing"
     Input = ListInput

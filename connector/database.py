@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 
 from connector.config import Settings
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+# The newest revision in migrations/versions (a test keeps them equal). A database already there
+# starts without loading Alembic at all: it costs a tenth of a second of every cold start.
+HEAD = "0002"
 _MIGRATION_LOCK = 0x636F6E6E  # arbitrary advisory-lock id ("conn")
 
 
@@ -48,15 +49,29 @@ def create_engine(url: str) -> sa.Engine:
     return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
-def alembic_config(engine: sa.Engine) -> Config:
+def alembic_config(engine: sa.Engine) -> Any:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["engine"] = engine
     return config
 
 
+def current_revision(engine: sa.Engine) -> str | None:
+    try:
+        with engine.connect() as connection:
+            return connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+    except sa.exc.DBAPIError:  # no alembic_version table yet: a new database
+        return None
+
+
 def migrate(engine: sa.Engine) -> None:
     """Bring the schema to the newest revision."""
+    if current_revision(engine) == HEAD:
+        return
+    from alembic import command
+
     config = alembic_config(engine)
     if engine.dialect.name == "postgresql":
         with engine.connect() as connection:

@@ -247,3 +247,13 @@ def test_without_a_key_every_post_goes_upstream(mocked_db):
     client.post(SEND_SMS, json=SMS, headers=KEY)
     client.post(SEND_SMS, json=SMS, headers=KEY)
     assert send.call_count == 2
+
+
+def test_head_names_the_newest_migration(engine):
+    """connector.database.HEAD lets a migrated database start without Alembic: it must be current."""
+    from alembic.script import ScriptDirectory
+
+    from connector.database import HEAD, alembic_config, current_revision
+
+    assert ScriptDirectory.from_config(alembic_config(engine)).get_current_head() == HEAD
+    assert current_revision(engine) == HEAD

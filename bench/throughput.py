@@ -409,7 +409,7 @@ def check_action(server: Server) -> None:
             answer = response.read()
         finally:
             conn.close()
-        if response.status != expected or (expected == 201 and json.loads(answer) != {"contact_id": FAKE_CONTACT}):
+        if response.status != expected or (expected == 201 and json.loads(answer).get("contact_id") != FAKE_CONTACT):
             raise RuntimeError(f"{server.name}: expected {expected} for {body}, got {response.status} {answer[:300]!r}")
 
 

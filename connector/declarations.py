@@ -35,6 +35,7 @@ class InputSchema(Schema):
     require_any_of: ClassVar[tuple[str, ...]] = ()
     # Exactly one of these fields must be given (e.g. a tag by id or by name); ``oneOf`` in OpenAPI 3.
     require_one_of: ClassVar[tuple[str, ...]] = ()
+    _optional_keys: frozenset[str] | None = None
 
     @validates_schema
     def _check_require_any_of(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -58,9 +59,13 @@ class InputSchema(Schema):
     def _drop_null_optionals(self, data: Any, **kwargs: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        by_key = {field.data_key or name: field for name, field in self.load_fields.items()}
+        optional = self._optional_keys
+        if optional is None:  # once per schema instance: this runs on every request
+            optional = self._optional_keys = frozenset(
+                field.data_key or name for name, field in self.load_fields.items() if not field.required
+            )
         # Unknown keys stay, null or not, so that they are refused like any unknown field.
-        return {k: v for k, v in data.items() if v is not None or k not in by_key or by_key[k].required}
+        return {k: v for k, v in data.items() if v is not None or k not in optional}
 
 
 def _either(names: tuple[str, ...]) -> str:

@@ -107,9 +107,9 @@ class TriggerRoutes:
 
     # --- polling -------------------------------------------------------------------------------------
 
-    def _load_query(self, trigger: Any, text_input: TextInput) -> tuple[dict[str, Any], dict[str, Any]]:
+    def _load_query(self, trigger: Any, text_input: TextInput) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         """(validated input, the query as sent minus the state) — the latter goes back into Location."""
-        query = {k: v for k, v in request.args.items(multi=True) if k != STATE}
+        query = [(k, v) for k, v in request.args.items(multi=True) if k != STATE]
         args = request.args.copy()
         args.pop(STATE, None)
         try:
@@ -136,7 +136,7 @@ class TriggerRoutes:
                 # items removed upstream): keeping that saves the next polls from finding it again.
                 new_state = encode_state(cursor)
             headers = {
-                "Location": f"{location_base}?{urlencode([*query.items(), (STATE, new_state)])}",
+                "Location": f"{location_base}?{urlencode([*query, (STATE, new_state)])}",
                 "Retry-After": str(self.poll_interval),
             }
             if not items:

@@ -14,6 +14,7 @@ from marshmallow import ValidationError, validate
 from actions.egoi.messages import (
     MessageIdOutput,
     MessageIdsOutput,
+    batch_of,
     custom_data,
     group,
     merge_tags,
@@ -26,7 +27,6 @@ from connector import fields as f
 from connector.declarations import Action, InputSchema, Lookup, OutputSchema
 from connector.upstream import UpstreamCall
 
-MAX_BATCH = 100  # "Send various email messages to various recipient, up to 100"
 SEND_PATH = "/email/messages/action/send"
 MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024  # "The maximum size for an attachment is 5Mb"
 # The MIME types of the Attachments table of E-goi's Transactional API docs (seed 001), in its order.
@@ -224,16 +224,7 @@ class SendEmail(Action):
 class SendEmailBatchInput(InputSchema):
     """Up to 100 emails, sent in one call."""
 
-    messages = f.List(
-        f.Nested(SendEmailInput),
-        required=True,
-        validate=validate.Length(
-            min=1, max=MAX_BATCH, error=f"Send from 1 to {MAX_BATCH} emails in one batch; split larger ones."
-        ),
-        summary="Messages",
-        description=f"The emails to send, 1 to {MAX_BATCH}; each has the fields of Send an email.",
-        visibility="important",
-    )
+    messages = batch_of(SendEmailInput, "emails", "Send an email")
 
 
 class SendEmailBatch(Action):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from marshmallow import Schema, validate
+
 from connector import fields as f
 from connector.declarations import Action, InputSchema, OutputSchema
 from connector.errors import Problem
@@ -81,6 +83,23 @@ class MessageIdsOutput(OutputSchema):
         required=True,
         summary="Messages",
         description="One item per message sent, in the order of the request.",
+    )
+
+
+MAX_BATCH = 100  # E-goi: "up to 100 messages" in one send, for SMS and email alike
+
+
+def batch_of(message: type[Schema], noun: str, single: str) -> f.List:
+    """The ``messages`` field of a batch send: 1 to ``MAX_BATCH`` messages, each a ``message``."""
+    return f.List(
+        f.Nested(message),
+        required=True,
+        validate=validate.Length(
+            min=1, max=MAX_BATCH, error=f"Send from 1 to {MAX_BATCH} {noun} in one batch; split larger ones."
+        ),
+        summary="Messages",
+        description=f"The {noun} to send, 1 to {MAX_BATCH}; each has the fields of {single}.",
+        visibility="important",
     )
 
 

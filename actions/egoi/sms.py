@@ -11,6 +11,7 @@ from actions.egoi import sms_length
 from actions.egoi.messages import (
     MessageIdOutput,
     MessageIdsOutput,
+    batch_of,
     custom_data,
     group,
     merge_tags,
@@ -25,7 +26,6 @@ from connector.declarations import Action, InputSchema, OutputSchema
 from connector.errors import Problem
 from connector.upstream import UpstreamCall
 
-MAX_BATCH = 100  # "Send multiple sms messages to various recipients, up to 100 messages"
 SEND_PATH = "/sms/messages/action/send"
 
 SENDERS_DROPDOWN = f.dropdown("GetSenders", value_path="id", value_title="name")
@@ -105,16 +105,7 @@ class SendSMS(Action):
 class SendSMSBatchInput(InputSchema):
     """Up to 100 SMS, sent in one call."""
 
-    messages = f.List(
-        f.Nested(SendSMSInput),
-        required=True,
-        validate=validate.Length(
-            min=1, max=MAX_BATCH, error=f"Send from 1 to {MAX_BATCH} messages in one batch; split larger ones."
-        ),
-        summary="Messages",
-        description=f"The SMS to send, 1 to {MAX_BATCH}; each has the fields of Send an SMS.",
-        visibility="important",
-    )
+    messages = batch_of(SendSMSInput, "SMS", "Send an SMS")
 
 
 class SendSMSBatch(Action):

@@ -5,10 +5,14 @@ from __future__ import annotations
 import itertools
 import os
 import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
 from postgres import postgres_server
+from werkzeug.serving import make_server
 
 from connector import sandbox as sandboxes
 from connector.app import create_app
@@ -98,3 +102,18 @@ def mocked(mocked_app):
 
 
 KEY = {"Apikey": "test-key-123"}
+
+
+@contextmanager
+def live_service(**settings) -> Iterator[str]:
+    """The service in sandbox mode on a real loopback port (for schemathesis); yields its URL."""
+    app = create_app({**TEST_SETTINGS, "SANDBOX": True, "RATE_LIMIT": "100000 per 60 seconds", **settings})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        for sandbox in app.extensions["connector.sandboxes"].values():
+            sandbox.stop()

@@ -10,29 +10,18 @@ positive-acceptance check is left out on purpose.
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 import requests
 import schemathesis
-from conftest import TEST_SETTINGS
+from conftest import live_service
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
-from werkzeug.serving import make_server
-
-from connector.app import create_app
 
 
 @pytest.fixture(scope="module")
 def ongage_live_url():
-    app = create_app({**TEST_SETTINGS, "CATALOGS": "ongage", "SANDBOX": True, "RATE_LIMIT": "100000 per 60 seconds"})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    for sandbox in app.extensions["connector.sandboxes"].values():
-        sandbox.stop()
+    with live_service(CATALOGS="ongage") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -5,17 +5,13 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-import threading
 
 import pytest
 import requests
 import schemathesis
-from conftest import TEST_SETTINGS
+from conftest import live_service
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
-from werkzeug.serving import make_server
-
-from connector.app import create_app
 
 PUBLIC_ADDRESS = "93.184.216.34"  # a public address, never contacted: no delivery worker runs here
 
@@ -37,15 +33,11 @@ real_getaddrinfo = socket.getaddrinfo
 @pytest.fixture(scope="module")
 def live_url():
     socket.getaddrinfo = no_dns
-    app = create_app({**TEST_SETTINGS, "SANDBOX": True, "RATE_LIMIT": "100000 per 60 seconds"})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    for sandbox in app.extensions["connector.sandboxes"].values():
-        sandbox.stop()
-    socket.getaddrinfo = real_getaddrinfo
+    try:
+        with live_service() as url:
+            yield url
+    finally:
+        socket.getaddrinfo = real_getaddrinfo
 
 
 @pytest.fixture(scope="module")

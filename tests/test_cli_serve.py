@@ -93,3 +93,21 @@ def test_the_access_log_hides_capability_urls():
     line = "DELETE /egoi/subscriptions/AbCdEfGhIjKlMnOp HTTP/1.1 POST /egoi/hooks/Zx9_y8-w7v6u5t4s?x=1"
     assert redact(line) == "DELETE /egoi/subscriptions/AbCd… HTTP/1.1 POST /egoi/hooks/Zx9_…?x=1"
     assert redact("GET /egoi/subscriptions HTTP/1.1") == "GET /egoi/subscriptions HTTP/1.1"
+
+
+def test_migrate_creates_the_schema(tmp_path, monkeypatch):
+    import sqlalchemy as sa
+    from click.testing import CliRunner
+
+    from connector.cli import main
+    from connector.database import HEAD
+
+    monkeypatch.setenv("CONNECTOR_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("CONNECTOR_DATABASE_URL", raising=False)
+    result = CliRunner().invoke(main, ["migrate"])
+    assert result.exit_code == 0, result.output
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'connector.db'}")
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == HEAD
+        tables = set(sa.inspect(connection).get_table_names())
+    assert {"idempotency_keys", "subscriptions", "events"} <= tables

@@ -1,7 +1,7 @@
 """Webhook delivery throughput of ONE worker process, on SQLite and on PostgreSQL.
 
     .venv/bin/python bench/delivery.py [--events 10000] [--subscriptions 1,16,100] [--db both]
-                                       [--modes subprocess,drain] [--quick] [--no-profile] [--no-variants]
+                                       [--modes subprocess,drain] [--quick] [--no-profile] [--no-round-trips]
 
 DESIGN.md section 8: "webhook relay: >= 1,000 delivered events/s per worker process on PostgreSQL,
 durably; a burst of 10,000 events drained in <= 15 s". For each database and each number of
@@ -25,9 +25,9 @@ keep-alive, answering ``200`` with ``Content-Length: 0``. Its own ceiling is mea
 wrk (when installed) and printed, to show it is not the bottleneck.
 
 Then it profiles one in-process drain (cProfile per delivery thread, CPU time, merged; top 15
-cumulative of our modules), counts database round trips per event, and runs prototype variants of
-the worker (copies in this file, ``connector/`` untouched) against the same burst to measure what
-the suggested changes would gain.
+cumulative of our modules) and counts the statements PostgreSQL receives per delivered event. (The
+prototypes of a faster worker it first measured are now in ``connector/delivery.py``: see
+bench/README.md.)
 
 This prints figures; it asserts nothing about time.
 """
@@ -57,7 +57,6 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -474,172 +473,7 @@ def process_cpu(pid: int) -> float | None:
     return (int(fields_[11]) + int(fields_[12])) / os.sysconf("SC_CLK_TCK")
 
 
-# --- prototypes of faster workers (copies; connector/ is not changed) -----------------------------
-
-
-def prototype_classes() -> dict[str, Any]:
-    """Worker variants, each one suggestion on top of the previous one."""
-    import sqlalchemy as sa
-    from standardwebhooks import Webhook
-
-    from connector.delivery import Worker
-    from connector.subscriptions import ACTIVE, CANCELLED, DELIVERED, FAILED, PENDING, Subscription
-    from connector.tables import events, subscriptions
-
-    class OneConnection(Worker):
-        """(1) One pooled connection held for a whole chain: no checkout, pre-ping (``SELECT 1``)
-        and reset per event; the subscription and its secret read in one query; the lease renewed
-        and released on that connection. Still one UPDATE + COMMIT per event."""
-
-        flush_every = 1
-
-        def deliver_subscription(self, subscription_id: str) -> int:
-            done: list[tuple[int, int]] = []  # (event id, status): answered 2xx, not yet written
-            count = [0]
-            with self.engine.connect() as connection:
-                try:
-                    self._chain(connection, subscription_id, done, count)
-                    count[0] += self._flush(connection, done)
-                except Exception:
-                    connection.rollback()  # unwritten deliveries are sent again later (same webhook-id)
-                finally:
-                    connection.execute(
-                        subscriptions.update()
-                        .where(subscriptions.c.id == subscription_id, subscriptions.c.lease_owner == self.name)
-                        .values(lease_owner=None, lease_until=0.0)
-                    )
-                    connection.commit()
-            return count[0]
-
-        def _chain(self, connection: Any, subscription_id: str, done: list[tuple[int, int]], count: list[int]) -> None:
-            row = connection.execute(
-                sa.select(subscriptions).where(subscriptions.c.id == subscription_id)
-            ).one_or_none()
-            connection.commit()
-            if row is None or row.status != ACTIVE:
-                return
-            subscription = Subscription.of(row)
-            signer = Webhook(self.store.vault.decrypt(row.secret))
-            renew_at = time.time() + self.settings.lease / 3
-            while True:
-                batch = connection.execute(
-                    sa.select(events.c.id, events.c.webhook_id, events.c.payload, events.c.attempts,
-                              events.c.next_attempt_at)
-                    .where(events.c.subscription_id == subscription_id, events.c.status == PENDING)
-                    .order_by(events.c.id)
-                    .limit(self.settings.batch)
-                ).all()  # fmt: skip
-                connection.commit()
-                if not batch:
-                    return
-                for event in batch:
-                    if event.next_attempt_at > time.time():
-                        return
-                    if time.time() > renew_at:
-                        count[0] += self._flush(connection, done)
-                        if not self._renew_on(connection, subscription_id):
-                            return
-                        renew_at = time.time() + self.settings.lease / 3
-                    attempt = self._send(subscription.callback_url, signer, event.webhook_id, event.payload)
-                    if attempt.delivered:
-                        done.append((event.id, attempt.status))
-                        if len(done) >= self.flush_every:
-                            count[0] += self._flush(connection, done)
-                        continue
-                    count[0] += self._flush(connection, done)
-                    outcome = self._record_on(connection, subscription, event, attempt)
-                    if outcome not in (DELIVERED, FAILED):
-                        return
-                count[0] += self._flush(connection, done)  # before reading the next batch
-
-        def _flush(self, connection: Any, done: list[tuple[int, int]]) -> int:
-            """Record sent events as delivered: one UPDATE per status, one COMMIT."""
-            if not done:
-                return 0
-            by_status: dict[int, list[int]] = defaultdict(list)
-            for event_id, status in done:
-                by_status[status].append(event_id)
-            now, changed = time.time(), 0
-            for status, ids in by_status.items():
-                changed += connection.execute(
-                    events.update()
-                    .where(events.c.id.in_(ids), events.c.status == PENDING)
-                    .values(status=DELIVERED, delivered_at=now, last_error=None, last_status=status,
-                            attempts=events.c.attempts + 1)
-                ).rowcount  # fmt: skip
-            connection.commit()
-            done.clear()
-            return changed
-
-        def _renew_on(self, connection: Any, subscription_id: str) -> bool:
-            renewed = connection.execute(
-                subscriptions.update()
-                .where(subscriptions.c.id == subscription_id, subscriptions.c.lease_owner == self.name)
-                .values(lease_until=time.time() + self.settings.lease)
-            ).rowcount
-            connection.commit()
-            return renewed == 1
-
-        def _record_on(self, connection: Any, subscription: Any, event: Any, attempt: Any) -> str:
-            """``Worker._record`` on the held connection (failures, retries, 410s: the rare path)."""
-            now, attempts = time.time(), event.attempts + 1
-            values: dict[str, Any] = {"attempts": attempts, "last_status": attempt.status, "last_error": attempt.error}
-            if attempt.delivered:
-                values.update(status=DELIVERED, delivered_at=now, last_error=None)
-            elif attempt.status == 410:
-                values.update(status=CANCELLED, last_error="subscriber answered 410 Gone: subscription ended")
-            elif attempts > len(self.settings.schedule):
-                values.update(status=FAILED)
-            else:
-                values.update(next_attempt_at=now + self._delay(attempts, attempt.retry_after))
-            changed = connection.execute(
-                events.update().where(events.c.id == event.id, events.c.status == PENDING).values(**values)
-            ).rowcount
-            connection.commit()
-            if not changed:
-                return CANCELLED
-            if attempt.status == 410:
-                self.store.end(subscription.id, "subscriber answered 410 Gone")
-                self.maintain(force=True)
-            return values.get("status", PENDING)
-
-    class Batched(OneConnection):
-        """(2) = (1) + deliveries recorded in groups: one UPDATE ... WHERE id IN (...) and one COMMIT
-        per up to 20 delivered events (at most 20 re-sent after a crash, same webhook-id)."""
-
-        flush_every = 20
-
-    class Rolling(Batched):
-        """(3) = (2) + a rolling loop, as ``Worker.run`` does: a slot freed by a finished chain is
-        refilled at once (``Worker.drain`` waits for all claimed chains before claiming again)."""
-
-        def drain(self, timeout: float = 30.0) -> int:
-            from concurrent.futures import FIRST_COMPLETED, wait
-
-            delivered, deadline, running = 0, time.monotonic() + timeout, set()
-            with ThreadPoolExecutor(self.settings.concurrency) as pool:
-                while time.monotonic() < deadline:
-                    free = self.settings.concurrency - len(running)
-                    claimed = self.claim(free) if free else []
-                    running |= {pool.submit(self.deliver_subscription, sid) for sid in claimed}
-                    if not running:
-                        return delivered
-                    finished, running = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
-                    delivered += sum(f.result() for f in finished)
-            return delivered
-
-    class WidePool(Rolling):
-        """(4) = (3) + the delivery session's pool keeps ``concurrency`` connections per host
-        (requests' default is 10: with more chains to one host, a connection is closed after each
-        request and a new one opened, a new TLS handshake on https)."""
-
-        wide_pool = True
-
-    return {"(1) one connection per chain": OneConnection, "(2) + batched 'delivered' UPDATEs": Batched,
-            "(3) + rolling claims": Rolling, "(4) + HTTP pool = concurrency": WidePool}  # fmt: skip
-
-
-# --- profiling ---------------------------------------------------------------------------------------
+# --- round trips --------------------------------------------------------------------------------
 
 
 class RoundTrips:
@@ -875,7 +709,7 @@ def main() -> int:
     parser.add_argument("--modes", default="subprocess,drain", help="subprocess (connector worker), drain (in-process)")
     parser.add_argument("--quick", action="store_true", help="small sizes, a smoke run (< 30 s)")
     parser.add_argument("--no-profile", action="store_true")
-    parser.add_argument("--no-variants", action="store_true", help="skip the prototypes of faster workers")
+    parser.add_argument("--no-round-trips", action="store_true", help="skip counting PostgreSQL statements per event")
     parser.add_argument("--profile-subscriptions", type=int, default=16)
     parser.add_argument("--pg-fsync", choices=("on", "off"), default="on", help="on: durable commits [on]")
     parser.add_argument("--json", help="also write the results here")
@@ -924,33 +758,10 @@ def main() -> int:
                     results.append(result)
                     print(table([result]).splitlines()[-1], flush=True)
 
-        variants: list[Result] = []
-        if not args.no_variants:
-            for kind in kinds:
-                databases = dbs[kind]
-                for count in (
-                    [args.profile_subscriptions] if args.quick else sorted({args.profile_subscriptions, *counts})
-                ):
-                    baseline_outbox = fill(databases, subscriber, count, args.events)
-                    try:
-                        variants.append(run_drain(baseline_outbox, subscriber, kind, mode="Worker.drain (as is)"))
-                    finally:
-                        baseline_outbox.engine.dispose()
-                        baseline_outbox.cleanup()
-                    for label, cls in prototype_classes().items():
-                        outbox = fill(databases, subscriber, count, args.events)
-                        try:
-                            variants.append(run_drain(outbox, subscriber, kind, cls, mode=label))
-                        finally:
-                            outbox.engine.dispose()
-                            outbox.cleanup()
-                        print(table([variants[-1]]).splitlines()[-1], flush=True)
-
         trips = ""
-        if pg_log and not args.no_variants:
-            variants_ = {"Worker.drain (as is)": None, **prototype_classes()}
+        if pg_log and not args.no_round_trips:
             trips = server_round_trips(dbs["postgresql"], pg_log, subscriber,
-                                       args.profile_subscriptions, min(args.events, 1000), variants_)  # fmt: skip
+                                       args.profile_subscriptions, min(args.events, 1000), {"Worker.drain": None})  # fmt: skip
 
         profiles: list[str] = []
         if not args.no_profile:
@@ -967,9 +778,6 @@ def main() -> int:
     print(table(results))
     for note in notes:
         print(f"- {note}")
-    if variants:
-        print("\n## Prototypes of a faster worker (copies in bench/delivery.py), in-process drain\n")
-        print(table(variants))
     if trips:
         print("\n## Database round trips\n")
         print(trips)
@@ -977,8 +785,8 @@ def main() -> int:
         print("\n## Profile\n")
         print(text)
     if args.json:
-        Path(args.json).write_text(json.dumps([r.__dict__ for r in results + variants], indent=2))
-    bad = [r for r in results + variants if r.pending_left or r.delivered != r.events or r.out_of_order]
+        Path(args.json).write_text(json.dumps([r.__dict__ for r in results], indent=2))
+    bad = [r for r in results if r.pending_left or r.delivered != r.events or r.out_of_order]
     if bad:
         print(f"\n{len(bad)} run(s) did not deliver every event exactly in order: see the table")
     return 1 if bad else 0

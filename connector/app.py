@@ -28,7 +28,7 @@ from connector.registry import discover
 from connector.runtime import build_blueprint
 from connector.spec.documents import Documents
 from connector.ssrf import BlockedAddress, delivery_session
-from connector.subscriptions import SubscriptionStore
+from connector.subscriptions import SubscriptionStore, Unsubscribe
 from connector.trigger_views import TriggerRoutes, wake_worker
 from connector.upstream import UpstreamService, UpstreamSettings, build_session
 from connector.vault import open_vault
@@ -97,6 +97,8 @@ def create_app(config: Mapping[str, Any] | None = None, catalogs: list[Catalog] 
     upstream_config = UpstreamSettings.from_settings(settings)
     documents: dict[str, Documents] = {}
     all_services: dict[str, dict[str, UpstreamService]] = {}
+    unsubscribe = _upstream_unsubscriber({c.name: c for c in catalogs}, all_services)  # filled below
+    app.extensions["connector.unsubscribe"] = unsubscribe
     for catalog in catalogs:
         services = all_services[catalog.name] = _services(catalog, settings, upstream_config)
         limit = CredentialLimit(settings.rate_limit, limits, scope=f"connector:{catalog.name}")
@@ -110,6 +112,7 @@ def create_app(config: Mapping[str, Any] | None = None, catalogs: list[Catalog] 
             settings.poll_interval,
             settings.allow_private_callbacks,
             wake_worker,
+            unsubscribe,
         ).register(blueprint)
         documents[catalog.name] = Documents.build(catalog, settings.public_url)
         _add_document_routes(blueprint, catalog, documents[catalog.name], settings.public_url)
@@ -131,23 +134,28 @@ def create_worker(app: Flask) -> Worker:
     session = delivery_session(
         allow_private=delivery.allow_private, timeout=delivery.timeout, pool_size=delivery.concurrency
     )
-    catalogs: dict[str, Catalog] = app.extensions["connector.catalogs"]
-    services: dict[str, dict[str, UpstreamService]] = app.extensions["connector.services"]
-
-    def unsubscribe_upstream(subscription: Any, credential: str, reference: dict[str, Any] | None) -> None:
-        catalog = catalogs.get(subscription.catalog)
-        trigger = next((t for t in catalog.instances if t.key == subscription.trigger), None) if catalog else None
-        if trigger is None or reference is None:
-            return  # its catalog is not served here any more: nothing we can call
-        service = services[catalog.name][catalog.service(trigger.upstream).name]
-        trigger.unsubscribe(service.bind(credential), reference)
-
     return Worker(
         app.extensions["connector.subscriptions"],
         delivery,
         http_sender(session, delivery.timeout, blocked=(BlockedAddress,)),
-        unsubscribe_upstream,
+        app.extensions["connector.unsubscribe"],
     )
+
+
+def _upstream_unsubscriber(
+    catalogs: dict[str, Catalog], services: dict[str, dict[str, UpstreamService]]
+) -> Unsubscribe:
+    """The one way a subscription is unregistered upstream, for DELETE and for the worker's retries."""
+
+    def unsubscribe(subscription: Any, credential: str, reference: dict[str, Any] | None) -> None:
+        catalog = catalogs.get(subscription.catalog)
+        trigger = next((t for t in catalog.instances if t.key == subscription.trigger), None) if catalog else None
+        if trigger is None or reference is None:
+            return  # its catalog is not served here any more, or nothing was registered
+        service = services[catalog.name][catalog.service(trigger.upstream).name]
+        trigger.unsubscribe(service.bind(credential), reference)
+
+    return unsubscribe
 
 
 def start_embedded_worker(app: Flask) -> Worker | None:

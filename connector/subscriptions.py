@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +24,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from connector.tables import events, subscriptions
 from connector.vault import Vault
+
+log = logging.getLogger(__name__)
 
 ACTIVE, ENDED = "active", "ended"
 PENDING, DELIVERED, FAILED, CANCELLED = "pending", "delivered", "failed", "cancelled"
@@ -65,6 +69,10 @@ class Subscription:
             row.status,
             row.upstream_removed,
         )
+
+
+# Calls the trigger's ``unsubscribe`` upstream with the stored credential and reference.
+Unsubscribe = Callable[[Subscription, str, "dict[str, Any] | None"], None]
 
 
 @dataclass(frozen=True)
@@ -159,6 +167,29 @@ class SubscriptionStore:
                 .values(status=CANCELLED, last_error=reason)
             )
         return ended == 1
+
+    def delivery_target(self, connection: sa.Connection, subscription_id: str) -> tuple[str, str] | None:
+        """(callback URL, signing secret) of an active subscription, read on the caller's connection."""
+        row = connection.execute(
+            sa.select(subscriptions.c.callback_url, subscriptions.c.secret).where(
+                subscriptions.c.id == subscription_id, subscriptions.c.status == ACTIVE
+            )
+        ).one_or_none()
+        return (row.callback_url, self.vault.decrypt(row.secret)) if row else None
+
+    def remove_upstream(self, subscription: Subscription, unsubscribe: Unsubscribe) -> bool:
+        """Unregister upstream with the stored credential. False (logged) when the upstream call
+        failed: the subscription stays in ``pending_upstream_removals`` for the worker to retry."""
+        try:
+            _, credential, reference = self.secrets_of(subscription.id)
+            unsubscribe(subscription, credential, reference)
+        except Exception as exc:
+            log.warning(
+                "upstream unsubscription of %s… failed (%s); will retry", subscription.id[:4], type(exc).__name__
+            )
+            return False
+        self.mark_upstream_removed(subscription.id)
+        return True
 
     def mark_upstream_removed(self, subscription_id: str) -> None:
         with self.engine.begin() as connection:

@@ -34,7 +34,7 @@ from connector.jsonio import json_response
 from connector.ratelimit import CredentialLimit
 from connector.runtime import TextInput, credential_of, read_payload
 from connector.ssrf import check_callback_url
-from connector.subscriptions import ACTIVE, ENDED, SubscriptionStore
+from connector.subscriptions import ACTIVE, ENDED, SubscriptionStore, Unsubscribe
 from connector.triggers import DeliveryListSchema, PollingTrigger, SubscriptionListSchema, WebhookTrigger
 from connector.upstream import UpstreamService
 
@@ -76,11 +76,13 @@ class TriggerRoutes:
         poll_interval: int,
         allow_private_callbacks: bool,
         wake: Callable[[], None],
+        unsubscribe_upstream: Unsubscribe,
     ) -> None:
         self.catalog, self.services, self.store = catalog, services, store
         self.hit = limit.hit if limit is not None else (lambda credential: None)
         self.base = f"{public_url.rstrip('/')}/{catalog.name}"
         self.poll_interval, self.allow_private, self.wake = poll_interval, allow_private_callbacks, wake
+        self.unsubscribe_upstream = unsubscribe_upstream
         self.webhooks = {op.key: op for op in catalog.instances if isinstance(op, WebhookTrigger)}
 
     def service_of(self, trigger: Any) -> UpstreamService:
@@ -197,24 +199,8 @@ class TriggerRoutes:
         if subscription.status == ACTIVE:
             self.store.end(subscription_id, "unsubscribed")
         if not subscription.upstream_removed:
-            self._remove_upstream(subscription)
+            self.store.remove_upstream(subscription, self.unsubscribe_upstream)  # else the worker retries
         return Response(status=204)
-
-    def _remove_upstream(self, subscription: Any) -> None:
-        """Best effort now; the delivery worker retries later if the upstream is down."""
-        trigger = self.webhooks.get(subscription.trigger)
-        if trigger is None:
-            return
-        try:
-            _, credential, reference = self.store.secrets_of(subscription.id)
-            if reference is not None:
-                trigger.unsubscribe(self.service_of(trigger).bind(credential), reference)
-        except Exception as exc:
-            log.warning(
-                "upstream unsubscription of %s… failed (%s); will retry", subscription.id[:4], type(exc).__name__
-            )
-            return
-        self.store.mark_upstream_removed(subscription.id)
 
     def receive(self, token: str) -> Response:
         subscription = self.store.by_receiver(token)

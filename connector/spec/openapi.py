@@ -189,6 +189,18 @@ def _operation(operation: Operation, version: str) -> dict[str, Any]:
     return spec_op
 
 
+def _typed(schema: dict[str, Any], version: str) -> dict[str, Any]:
+    """How a parameter or header states its schema: inline in Swagger 2.0, under ``schema`` in 3."""
+    return dict(schema) if version == SWAGGER else {"schema": schema}
+
+
+def _json(schema: Any, description: str, version: str) -> dict[str, Any]:
+    """A JSON response with ``schema``, in either version."""
+    if version == SWAGGER:
+        return {"description": description, "schema": schema}
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
 def _idempotency_parameter(version: str) -> dict[str, Any]:
     """The optional ``Idempotency-Key`` header of every POST action (see connector/idempotency.py)."""
     schema = {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": KEY_PATTERN.pattern}
@@ -200,9 +212,7 @@ def _idempotency_parameter(version: str) -> dict[str, Any]:
         "x-ms-summary": "Idempotency Key",
         "x-ms-visibility": "advanced",
     }
-    if version == SWAGGER:
-        return {**parameter, **schema}
-    return {**parameter, "schema": schema}
+    return {**parameter, **_typed(schema, version)}
 
 
 def build_spec(catalog: Catalog, version: str, public_url: str) -> dict[str, Any]:
@@ -267,16 +277,11 @@ POLL_HEADERS = {
 
 
 def _headers(descriptions: dict[str, str], version: str) -> dict[str, Any]:
-    if version == SWAGGER:
-        return {name: {"description": text, "type": "string"} for name, text in descriptions.items()}
-    return {name: {"description": text, "schema": {"type": "string"}} for name, text in descriptions.items()}
+    return {name: {"description": text, **_typed({"type": "string"}, version)} for name, text in descriptions.items()}
 
 
 def _array_of(schema: Any, version: str, description: str) -> dict[str, Any]:
-    array = {"type": "array", "items": schema}
-    if version == SWAGGER:
-        return {"description": description, "schema": array}
-    return {"description": description, "content": {"application/json": {"schema": array}}}
+    return _json({"type": "array", "items": schema}, description, version)
 
 
 def _add_polling_trigger(spec: APISpec, trigger: PollingTrigger, version: str) -> None:
@@ -290,7 +295,7 @@ def _add_polling_trigger(spec: APISpec, trigger: PollingTrigger, version: str) -
         "x-ms-summary": "Trigger State",
         "x-ms-visibility": "internal",
     }
-    state.update({"type": "string"} if version == SWAGGER else {"schema": {"type": "string"}})
+    state.update(_typed({"type": "string"}, version))
     errors = {k: v for k, v in base["responses"].items() if not k.startswith("2")}
     polled = {
         **base,
@@ -339,16 +344,11 @@ def _add_subscription_paths(spec: APISpec, version: str) -> None:
         "description": "The subscription's id.",
         "x-ms-summary": "Subscription Id",
     }
-    subscription_id.update({"type": "string"} if version == SWAGGER else {"schema": {"type": "string"}})
+    subscription_id.update(_typed({"type": "string"}, version))
     not_found = _problem_responses({404: "No such subscription."}, version)
     owner_errors = _problem_responses(
         {401: COMMON_ERRORS[401], 404: "No such subscription for this API key.", 429: COMMON_ERRORS[429]}, version
     )
-
-    def ok(schema: Any, description: str) -> dict[str, Any]:
-        if version == SWAGGER:
-            return {"description": description, "schema": schema}
-        return {"description": description, "content": {"application/json": {"schema": schema}}}
 
     spec.path(
         path="/subscriptions/{subscription_id}",
@@ -374,7 +374,7 @@ def _add_subscription_paths(spec: APISpec, version: str) -> None:
                 "description": "The webhook subscriptions made with this API key, newest first.",
                 "tags": ["Subscriptions"],
                 "responses": {
-                    "200": ok(SubscriptionListSchema, "The subscriptions."),
+                    "200": _json(SubscriptionListSchema, "The subscriptions.", version),
                     **{k: v for k, v in owner_errors.items() if k != "404"},
                 },
                 "x-ms-visibility": "advanced",
@@ -390,7 +390,10 @@ def _add_subscription_paths(spec: APISpec, version: str) -> None:
                 "description": "The latest events of a subscription with their status, attempts and last error.",
                 "tags": ["Subscriptions"],
                 "parameters": [subscription_id],
-                "responses": {"200": ok(DeliveryListSchema, "The deliveries, newest first."), **owner_errors},
+                "responses": {
+                    "200": _json(DeliveryListSchema, "The deliveries, newest first.", version),
+                    **owner_errors,
+                },
                 "x-ms-visibility": "advanced",
             }
         },

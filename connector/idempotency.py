@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from connector.errors import Problem
 from connector.tables import idempotency_keys as table
+from connector.vault import credential_digest
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -43,11 +44,7 @@ def fingerprint(data: Any) -> str:
 
 
 def scope_of(credential: str, catalog: str, operation: str) -> str:
-    digest = hashlib.blake2b(digest_size=32)
-    for part in (catalog, operation, credential):
-        digest.update(part.encode())
-        digest.update(b"\0")
-    return digest.hexdigest()
+    return credential_digest(credential, "idempotency", catalog, operation)
 
 
 def check_key(key: str) -> str:

@@ -8,7 +8,6 @@ Counters are keyed by a digest of the credential, so the store never holds an AP
 
 from __future__ import annotations
 
-import hashlib
 import math
 import time
 
@@ -17,10 +16,7 @@ from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from connector.errors import Problem
-
-
-def credential_digest(credential: str) -> str:
-    return hashlib.blake2b(credential.encode(), digest_size=16).hexdigest()
+from connector.vault import credential_digest
 
 
 class Storage:

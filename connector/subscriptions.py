@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from connector.tables import events, subscriptions
-from connector.vault import Vault
+from connector.vault import Vault, credential_digest
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ PENDING, DELIVERED, FAILED, CANCELLED = "pending", "delivered", "failed", "cance
 
 
 def owner_of(credential: str, catalog: str) -> str:
-    return hashlib.blake2b(f"{catalog}\0{credential}".encode(), digest_size=32, person=b"owner").hexdigest()
+    return credential_digest(credential, "owner", catalog)
 
 
 def token_hash(token: str) -> str:

@@ -1,5 +1,7 @@
-"""Encryption at rest of what the service must keep but never show: API keys that unsubscribe
-webhooks upstream (Power Automate's DELETE carries none) and the subscriptions' signing secrets.
+"""What the service keeps about secrets. Encrypted, when it must use them again: API keys that
+unsubscribe webhooks upstream (Power Automate's DELETE carries none) and the subscriptions' signing
+secrets. One-way (:func:`credential_digest`), when it only needs to recognise a credential: rate-limit
+counters, idempotency scopes, the owner of a subscription.
 
 Fernet (AES-128-CBC + HMAC-SHA256, from ``cryptography``) with ``MultiFernet`` for rotation:
 ``SECRET_KEY`` is a comma-separated list of keys, the first encrypts and all decrypt. Without it,
@@ -8,6 +10,7 @@ the embedded default creates one key in ``DATA_DIR/secret.key`` (mode 0600) and 
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -16,6 +19,15 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from connector.config import Settings
 
 KEY_FILE = "secret.key"
+
+
+def credential_digest(credential: str, *context: str) -> str:
+    """A stable key for ``credential`` (within ``context``: catalog, operation...) that does not reveal it."""
+    digest = hashlib.blake2b(digest_size=32)
+    for part in (*context, credential):
+        digest.update(part.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
 
 
 class Vault:
@@ -57,4 +69,4 @@ def open_vault(settings: Settings) -> Vault:
     return Vault(configured or [_key_file(Path(settings.data_dir).expanduser())])
 
 
-__all__ = ["InvalidToken", "Vault", "open_vault"]
+__all__ = ["InvalidToken", "Vault", "credential_digest", "open_vault"]

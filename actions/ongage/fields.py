@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any
+from typing import Any, TypeVar
 
-from marshmallow import ValidationError
+from marshmallow import ValidationError, fields, validate
 
 from connector import fields as f
 
@@ -33,6 +33,44 @@ _DATE_FORMATS = {
 }
 _DIGITS = re.compile(r"\d{1,12}", re.ASCII)
 
+# Upper bounds of the text fields. Ongage's documentation gives none, so these are sane bounds:
+# every string sent to Ongage (some go into its query string) is bounded, and a longer one is a
+# 422 naming the field, with nothing sent upstream.
+NAME_MAX = 255  # names: event name, date field name
+TEXT_MAX = 2000  # free text: event description
+DOMAIN_MAX = 253  # a DNS name (RFC 1035), or "default"
+EVENT_DATE_MAX = 12  # the longest of the three event date forms: 12 timestamp digits
+
+F = TypeVar("F", bound=fields.Field)
+
+
+class MaxLength(validate.Length):
+    """``validate.Length`` for a text field, with our message. A value that deserializes to
+    something other than text (an event date's timestamp) is not a string and passes."""
+
+    def __init__(self, maximum: int, minimum: int | None = None) -> None:
+        if minimum:
+            error = f"Write from {minimum} to {maximum} characters."
+        else:
+            error = f"Write at most {maximum} characters."
+        super().__init__(min=minimum, max=maximum, error=error)
+
+    def __call__(self, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        return super().__call__(value)
+
+
+def bounded(field: F, maximum: int) -> F:
+    """The field with a maximum length, checked first (a huge value is told its length)."""
+    field.validators.insert(0, MaxLength(maximum))
+    return field
+
+
+def choice(choices: tuple[str, ...], **kwargs: Any) -> f.Choice:
+    """A value from a fixed set, bounded by its longest choice (documented as maxLength)."""
+    return bounded(f.Choice(choices, **kwargs), max(len(c) for c in choices))
+
 
 def event_day(value: int | str) -> dt.date:
     """The UTC calendar day of a validated event date, to compare start and end."""
@@ -57,6 +95,7 @@ class EventDate(f.String):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("metadata", {})["pattern"] = EVENT_DATE_PATTERN
         super().__init__(*args, **kwargs)
+        bounded(self, EVENT_DATE_MAX)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int | str:
         if isinstance(value, int) and not isinstance(value, bool):
@@ -64,6 +103,8 @@ class EventDate(f.String):
         elif isinstance(value, str) and _DIGITS.fullmatch(value):
             timestamp = int(value)
         elif isinstance(value, str):
+            if len(value) > EVENT_DATE_MAX:
+                raise ValidationError(f"Write at most {EVENT_DATE_MAX} characters. {EVENT_DATE_MESSAGE}")
             try:
                 event_day(value)
             except ValueError:

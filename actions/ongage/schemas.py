@@ -16,14 +16,19 @@ from marshmallow import ValidationError, validate, validates_schema
 from actions.ongage.fields import (
     AFTER_ONLY,
     DEFAULT_DOMAIN,
+    DOMAIN_MAX,
     EMAIL_OPERATORS,
     EVENT_BASED_ON,
     LIST_FIELD_OPERATORS,
+    NAME_MAX,
     RECURRENCE_PATTERNS,
     SORT_ORDERS,
+    TEXT_MAX,
     TRIGGER_BASED_ON,
     WEEK_DAYS,
     EventDate,
+    bounded,
+    choice,
     event_day,
     event_id,
     id_list,
@@ -67,7 +72,7 @@ def _one_of(choices: tuple[str, ...]) -> str:
 class RecurrenceInput(InputSchema):
     """When a trigger of a recurring (list) event repeats."""
 
-    pattern = f.Choice(
+    pattern = choice(
         RECURRENCE_PATTERNS,
         required=True,
         summary="Pattern",
@@ -79,7 +84,7 @@ class RecurrenceInput(InputSchema):
 class TriggerInput(InputSchema):
     """One trigger (email send) of an event; which fields it needs depends on based_on."""
 
-    based_on = f.Choice(
+    based_on = choice(
         TRIGGER_BASED_ON,
         required=True,
         summary="Trigger Based On",
@@ -100,19 +105,19 @@ class TriggerInput(InputSchema):
         example=0,
     )
     send_on_days = f.List(
-        f.Choice(WEEK_DAYS),
+        choice(WEEK_DAYS),
         validate=AT_LEAST_ONE,
         summary="Send On Days",
         description="For triggers based on list_field: week days the trigger may send on (Sun, Mon, ... Sat).",
         example=["Mon", "Tue", "Wed", "Thu", "Fri"],
     )
-    operator = f.Choice(
+    operator = choice(
         LIST_FIELD_OPERATORS,
         summary="Operator",
         description="Send before or after the base date: before or after (only after unless based on list_field).",
         example="after",
     )
-    email_operator = f.Choice(
+    email_operator = choice(
         EMAIL_OPERATORS,
         summary="Email Operator",
         description="For triggers based on mailing or trigger: what the contact did with the previous email.",
@@ -162,12 +167,15 @@ class EspShareInput(InputSchema):
 class DistributionInput(InputSchema):
     """How the sends to one domain (or to every other domain: default) are spread over ESPs."""
 
-    domain = f.String(
-        required=True,
-        validate=NON_EMPTY,
-        summary="Domain",
-        description='A recipient domain (for example gmail.com), or "default" for every other domain.',
-        example=DEFAULT_DOMAIN,
+    domain = bounded(
+        f.String(
+            required=True,
+            validate=NON_EMPTY,
+            summary="Domain",
+            description='A recipient domain (for example gmail.com), or "default" for every other domain.',
+            example=DEFAULT_DOMAIN,
+        ),
+        DOMAIN_MAX,
     )
     esp_connection_id = f.Id(
         summary="ESP Connection",
@@ -218,23 +226,29 @@ class OnEvent(InList):
 
 
 class EventNameInput(InputSchema):
-    name = f.String(
-        required=True,
-        validate=NON_EMPTY,
-        summary="Name",
-        description="The event's internal friendly name, for your use only.",
-        visibility="important",
-        example="Birth date event",
+    name = bounded(
+        f.String(
+            required=True,
+            validate=NON_EMPTY,
+            summary="Name",
+            description="The event's internal friendly name, for your use only.",
+            visibility="important",
+            example="Birth date event",
+        ),
+        NAME_MAX,
     )
-    description = f.String(
-        summary="Description", description="A description of the event, for your use only.", visibility="advanced"
+    description = bounded(
+        f.String(
+            summary="Description", description="A description of the event, for your use only.", visibility="advanced"
+        ),
+        TEXT_MAX,
     )
 
 
 class CreateEventInput(EventNameInput, InList):
     """A new event of a list (seed 004, POST /api/events)."""
 
-    based_on = f.Choice(
+    based_on = choice(
         EVENT_BASED_ON,
         summary="Based On",
         description="What the event is based on: mailing, date_field or recurring.",
@@ -244,11 +258,14 @@ class CreateEventInput(EventNameInput, InList):
     mailing_id = f.Id(
         summary="Mailing", description="The mailing the event is based on; required when based on mailing."
     )
-    date_field_name = f.String(
-        validate=NON_EMPTY,
-        summary="Date Field Name",
-        description="The list's date field the event is based on; required when based on date_field.",
-        example="birth_date",
+    date_field_name = bounded(
+        f.String(
+            validate=NON_EMPTY,
+            summary="Date Field Name",
+            description="The list's date field the event is based on; required when based on date_field.",
+            example="birth_date",
+        ),
+        NAME_MAX,
     )
     annually_event = f.Boolean(
         summary="Annually",
@@ -405,16 +422,19 @@ class UpdateEventInput(EventNameInput, OnEvent):
 class ListEventsInput(InList):
     """Which events of a list to fetch (seed 004, GET /api/events)."""
 
-    name = f.String(
-        required=True,
-        validate=NON_EMPTY,
-        summary="Name",
-        description="The name of the events to fetch (seed 004 requires it).",
-        visibility="important",
-        example="Birth date event",
+    name = bounded(
+        f.String(
+            required=True,
+            validate=NON_EMPTY,
+            summary="Name",
+            description="The name of the events to fetch (seed 004 requires it).",
+            visibility="important",
+            example="Birth date event",
+        ),
+        NAME_MAX,
     )
-    sort = f.Choice(SORT_COLUMNS, summary="Sort By", description="The column to sort by.", visibility="advanced")
-    order = f.Choice(SORT_ORDERS, summary="Order", description="Sort order: ASC or DESC.", visibility="advanced")
+    sort = choice(SORT_COLUMNS, summary="Sort By", description="The column to sort by.", visibility="advanced")
+    order = choice(SORT_ORDERS, summary="Order", description="Sort order: ASC or DESC.", visibility="advanced")
     offset = f.BoundedInteger(
         minimum=0, summary="Offset", description="Events to skip, from zero.", visibility="advanced"
     )

@@ -11,9 +11,12 @@ metadata service, an admin port on localhost or a database on the private networ
 
 Refused: schemes other than http/https; user:password@ in the URL; any address (of all a host
 resolves to) that is not public: private, loopback, link-local, unspecified, multicast, reserved,
-shared (100.64/10), site-local, NAT64 and 6to4 (whatever they embed), IPv4-mapped IPv6 forms of
-those; cloud metadata hosts and addresses always, even with ``allow_private`` (which lets local
-development and tests reach everything else that is not public). Any port is allowed: a public
+shared (100.64/10), site-local, NAT64, SIIT, Teredo and 6to4 (whatever they embed); cloud metadata
+hosts and addresses always, even with ``allow_private`` (which lets local development and tests
+reach everything else that is not public). An IPv6 address that carries an IPv4 address (see
+:func:`embedded_ipv4`: IPv4-mapped, IPv4-compatible, SIIT, 6to4, Teredo, NAT64) is judged by that
+IPv4 address as well, so a metadata address is refused in each of those forms too (a DNS64
+resolver, for one, turns a name whose only record is 169.254.169.254 into ``64:ff9b::a9fe:a9fe``). Any port is allowed: a public
 host's ports are its owner's business, and the address check is what keeps us out of our network.
 
 From requests-hardened (Saleor) we take the session that never redirects and always has a
@@ -60,7 +63,19 @@ METADATA_ADDRESSES = frozenset(
     )
 )
 SHARED = ipaddress.ip_network("100.64.0.0/10")
-EMBEDDING_IPV4 = (ipaddress.ip_network("::/96"), ipaddress.ip_network("64:ff9b::/96"))  # IPv4-compatible, NAT64
+
+# IPv6 ranges that carry an IPv4 address at fixed bits, beyond what ``ipaddress`` decodes itself
+# (``ipv4_mapped``, ``sixtofour``, ``teredo``): the range, and the bit offsets (from the most
+# significant bit) of the 32-bit IPv4 address, in RFC 6052's layouts. The local-use NAT64 /48
+# may hold a translator's prefix of any RFC 6052 length below it, so every layout that fits is read.
+EMBEDDING_RANGES: tuple[tuple[ipaddress.IPv6Network, tuple[tuple[int, ...], ...]], ...] = (
+    (ipaddress.ip_network("::/96"), ((96,),)),  # IPv4-compatible (RFC 4291, deprecated)
+    (ipaddress.ip_network("::ffff:0:0:0/96"), ((96,),)),  # SIIT IPv4-translated (RFC 2765)
+    (ipaddress.ip_network("64:ff9b::/96"), ((96,),)),  # NAT64 well-known prefix (RFC 6052)
+    # NAT64 local-use prefix (RFC 8215); RFC 6052 layouts for a /48, /56, /64 and /96 prefix
+    # (bits 64-71 are the zero "u" octet, skipped)
+    (ipaddress.ip_network("64:ff9b:1::/48"), ((48, 72), (56, 72), (72,), (96,))),
+)
 
 
 class BlockedAddress(requests.RequestException):
@@ -74,15 +89,37 @@ class BlockedAddress(requests.RequestException):
         self.reason = reason
 
 
-def address_refusal(ip: IPAddress, *, allow_private: bool) -> str | None:
-    """Why connecting to ``ip`` is refused (``"a private address"``), or None if it is allowed."""
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped  # ::ffff:a.b.c.d is a.b.c.d on the wire; judge that
-    embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) if any(ip in net for net in EMBEDDING_IPV4) else None
-    if ip in METADATA_ADDRESSES or embedded in METADATA_ADDRESSES:
-        return "a cloud metadata address"
-    if allow_private:
-        return None
+def _bits(value: int, start: int, count: int) -> int:
+    """``count`` bits of the 128-bit ``value`` from bit ``start`` (0 is the most significant)."""
+    return (value >> (128 - start - count)) & ((1 << count) - 1)
+
+
+def _rfc6052(value: int, layout: tuple[int, ...]) -> ipaddress.IPv4Address:
+    """The IPv4 address at ``layout``: one offset for 32 contiguous bits, or two (RFC 6052 splits the
+    address around the "u" octet, bits 64-71): the bits up to 64, then the rest after 72."""
+    if len(layout) == 1:
+        return ipaddress.IPv4Address(_bits(value, layout[0], 32))
+    high = 64 - layout[0]
+    return ipaddress.IPv4Address(_bits(value, layout[0], high) << (32 - high) | _bits(value, layout[1], 32 - high))
+
+
+def embedded_ipv4(ip: IPAddress) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries (packets to it may end up there), none for IPv4:
+    IPv4-mapped ``::ffff:a.b.c.d``, IPv4-compatible ``::a.b.c.d``, SIIT ``::ffff:0:a.b.c.d``, 6to4
+    ``2002:AABB:CCDD::/48``, Teredo ``2001::/32`` (its server and its XOR-ed client address), NAT64
+    ``64:ff9b::a.b.c.d`` and the local-use ``64:ff9b:1::/48``."""
+    if not isinstance(ip, ipaddress.IPv6Address) or ip.is_loopback or ip.is_unspecified:
+        return []  # ::1 and :: are themselves, not the IPv4-compatible 0.0.0.1 and 0.0.0.0
+    found = [ip.ipv4_mapped, ip.sixtofour, *(ip.teredo or ())]
+    value = int(ip)
+    for network, layouts in EMBEDDING_RANGES:
+        if ip in network:
+            found.extend(_rfc6052(value, layout) for layout in layouts)
+    return list(dict.fromkeys(address for address in found if address is not None))
+
+
+def _own_refusal(ip: IPAddress) -> str | None:
+    """Why ``ip`` itself (not what it embeds) is not a public address, or None."""
     for kind, test in (
         ("a loopback", ip.is_loopback),
         ("an unspecified", ip.is_unspecified),
@@ -104,6 +141,26 @@ def address_refusal(ip: IPAddress, *, allow_private: bool) -> str | None:
     return None
 
 
+def address_refusal(ip: IPAddress, *, allow_private: bool) -> str | None:
+    """Why connecting to ``ip`` is refused (``"a private address"``), or None if it is allowed.
+
+    An IPv6 address is judged by every IPv4 address it embeds as well (:func:`embedded_ipv4`):
+    a metadata address in any of those forms is refused even with ``allow_private``."""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped  # ::ffff:a.b.c.d is a.b.c.d on the wire; judge that
+    embedded = embedded_ipv4(ip)
+    if ip in METADATA_ADDRESSES or any(address in METADATA_ADDRESSES for address in embedded):
+        return "a cloud metadata address"
+    if allow_private:
+        return None
+    if refusal := _own_refusal(ip):
+        return refusal
+    for address in embedded:
+        if refusal := _own_refusal(address):
+            return f"{refusal} embedded in an IPv6 address"
+    return None
+
+
 def resolve_checked(
     host: str, port: int, *, allow_private: bool, resolve: Resolver, family: int = 0
 ) -> list[IPAddress]:
@@ -119,7 +176,13 @@ def resolve_checked(
         raise OSError(f"no address for {host}")
     for ip in addresses:
         if refusal := address_refusal(ip, allow_private=allow_private):
-            shown = f"{ip} ({ip.ipv4_mapped})" if getattr(ip, "ipv4_mapped", None) else str(ip)
+            inner = embedded_ipv4(ip)  # name the embedded addresses that matter most, else all
+            inner = (
+                [a for a in inner if a in METADATA_ADDRESSES]
+                or [a for a in inner if address_refusal(a, allow_private=allow_private)]
+                or inner
+            )
+            shown = f"{ip} ({', '.join(map(str, inner))})" if inner else str(ip)
             raise BlockedAddress(f"{host} resolves to {shown}, {refusal}")
     return addresses
 

@@ -19,8 +19,16 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from connector import ssrf
 from connector.errors import Problem
-from connector.ssrf import BlockedAddress, address_refusal, check_callback_url, delivery_session
+from connector.ssrf import (
+    BlockedAddress,
+    PinnedAddressAdapter,
+    address_refusal,
+    check_callback_url,
+    delivery_session,
+    embedded_ipv4,
+)
 
 NAMES: dict[str, list[str]] = {
     "hooks.example.com": ["93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"],
@@ -148,6 +156,167 @@ def test_azure_wireserver_is_refused_though_public() -> None:
 
     assert ipaddress.ip_address("168.63.129.16").is_global
     assert address_refusal(ipaddress.ip_address("168.63.129.16"), allow_private=True) == "a cloud metadata address"
+
+
+# --- IPv6 forms that carry an IPv4 address: judged by that IPv4 address too -------------------------
+
+# (form, IPv6 literal) for 169.254.169.254 in every IPv6 form that embeds an IPv4 address
+METADATA_FORMS: list[tuple[str, str]] = [
+    ("ipv4-mapped", "::ffff:169.254.169.254"),
+    ("ipv4-compatible", "::a9fe:a9fe"),
+    ("siit", "::ffff:0:a9fe:a9fe"),
+    ("siit-dotted", "::ffff:0:169.254.169.254"),
+    ("6to4", "2002:a9fe:a9fe::"),
+    ("6to4-host", "2002:a9fe:a9fe:1::1"),
+    ("teredo", "2001:0:4136:e378:8000:63bf:5601:5601"),  # client 169.254.169.254 XOR-ed, port 40000
+    ("nat64", "64:ff9b::a9fe:a9fe"),
+    ("nat64-dotted", "64:ff9b::169.254.169.254"),
+    ("nat64-local-96", "64:ff9b:1::a9fe:a9fe"),
+    ("nat64-local-48", "64:ff9b:1:a9fe:a9:fe00::"),  # RFC 6052 layout of a /48 prefix, around the u octet
+    ("nat64-local-56", "64:ff9b:1:a9:fe:a9fe::"),
+    ("nat64-local-64", "64:ff9b:1:0:a9:fea9:fe00:0"),
+    ("nat64-local-96-subnet", "64:ff9b:1:abcd:0:1:a9fe:a9fe"),
+]
+# the other metadata addresses the module lists, in a form each
+OTHER_METADATA: list[tuple[str, str]] = [
+    ("alibaba-6to4", "2002:6464:64c8::1"),  # 100.100.100.200
+    ("alibaba-nat64", "64:ff9b::100.100.100.200"),
+    ("ecs-siit", "::ffff:0:a9fe:aa02"),  # 169.254.170.2
+    ("azure-wireserver-nat64", "64:ff9b::a83f:8110"),  # 168.63.129.16
+    ("azure-wireserver-6to4", "2002:a83f:8110::"),
+    ("oracle-teredo", "2001:0:4136:e378:8000:63bf:3fff:ff3f"),  # 192.0.0.192
+    ("oracle-nat64-local", "64:ff9b:1::c000:c0"),
+]
+# the same forms around a public, a private and a loopback IPv4 address (never metadata)
+OTHER_FORMS: list[tuple[str, str, str]] = [
+    ("6to4", "2002:808:808::1", "8.8.8.8"),
+    ("6to4", "2002:a00:1::1", "10.0.0.1"),
+    ("siit", "::ffff:0:808:808", "8.8.8.8"),
+    ("siit", "::ffff:0:7f00:1", "127.0.0.1"),
+    ("teredo", "2001:0:4136:e378:8000:63bf:f7f7:f7f7", "8.8.8.8"),
+    ("teredo", "2001:0:4136:e378:8000:63bf:f5ff:fffe", "10.0.0.1"),
+    ("nat64", "64:ff9b::808:808", "8.8.8.8"),
+    ("nat64", "64:ff9b::a00:1", "10.0.0.1"),
+    ("nat64-local", "64:ff9b:1::808:808", "8.8.8.8"),
+    ("nat64-local", "64:ff9b:1::7f00:1", "127.0.0.1"),
+    ("ipv4-compatible", "::808:808", "8.8.8.8"),
+]
+ALL_METADATA = [pytest.param(address, id=form) for form, address in METADATA_FORMS + OTHER_METADATA]
+ALL_OTHERS = [pytest.param(address, inner, id=f"{form}-{inner}") for form, address, inner in OTHER_FORMS]
+
+
+@pytest.mark.parametrize(
+    ("address", "inner"),
+    [pytest.param(address, "169.254.169.254", id=form) for form, address in METADATA_FORMS]
+    + [pytest.param(address, inner, id=f"{form}-{inner}") for form, address, inner in OTHER_FORMS],
+)
+def test_embedded_ipv4_is_found(address: str, inner: str) -> None:
+    import ipaddress
+
+    assert ipaddress.ip_address(inner) in embedded_ipv4(ipaddress.ip_address(address))
+
+
+def test_teredo_client_is_the_xored_address_and_plain_ipv6_embeds_nothing() -> None:
+    import ipaddress
+
+    server, client = embedded_ipv4(ipaddress.ip_address("2001:0:4136:e378:8000:63bf:5601:5601"))
+    assert (str(server), str(client)) == ("65.54.227.120", "169.254.169.254")
+    for plain in ("2606:4700::1111", "fd00:ec2::254", "fe80::1", "8.8.8.8"):
+        assert embedded_ipv4(ipaddress.ip_address(plain)) == []
+
+
+@pytest.mark.parametrize("allow_private", [True, False], ids=["allow-private", "strict"])
+@pytest.mark.parametrize("address", ALL_METADATA)
+def test_metadata_refused_in_every_embedding_form_at_subscribe(address: str, allow_private: bool) -> None:
+    with pytest.raises(Problem) as info:
+        check_callback_url(f"http://[{address}]/latest/meta-data/", allow_private=allow_private, resolve=FakeResolver())
+    assert "a cloud metadata address" in info.value.errors["callback_url"][0]
+
+
+@pytest.mark.parametrize("allow_private", [True, False], ids=["allow-private", "strict"])
+@pytest.mark.parametrize(
+    "url", ["http://2852039166/", "http://0251.0376.0251.0376/", "http://0xa9fea9fe/", "http://169.254.43518/"]
+)
+def test_metadata_refused_in_other_ipv4_spellings(url: str, allow_private: bool) -> None:
+    with pytest.raises(Problem, match="a cloud metadata address"):
+        check_callback_url(url, allow_private=allow_private, resolve=FakeResolver())
+
+
+@pytest.mark.parametrize(("address", "inner"), ALL_OTHERS)
+def test_other_embedding_forms_allowed_with_allow_private_refused_without(address: str, inner: str) -> None:
+    url = f"http://[{address}]/hook"
+    assert check_callback_url(url, allow_private=True, resolve=FakeResolver()) == url
+    with pytest.raises(Problem) as info:
+        check_callback_url(url, allow_private=False, resolve=FakeResolver())
+    message = info.value.errors["callback_url"][0]
+    assert message.startswith(f"{address} resolves to {address}") and "metadata" not in message
+
+
+def test_refusal_names_the_embedded_address() -> None:
+    with pytest.raises(Problem) as info:
+        check_callback_url("http://[64:ff9b:1::a9fe:a9fe]/", allow_private=True, resolve=FakeResolver())
+    assert info.value.errors["callback_url"][0] == (
+        "64:ff9b:1::a9fe:a9fe resolves to 64:ff9b:1::a9fe:a9fe (169.254.169.254), a cloud metadata address"
+    )
+    with pytest.raises(Problem) as info:
+        check_callback_url("http://[2002:a00:1::1]/", allow_private=False, resolve=FakeResolver())
+    assert "2002:a00:1::1 (10.0.0.1), a reserved or non-public address" in info.value.errors["callback_url"][0]
+
+
+def test_a_public_looking_ipv6_embedding_a_private_ipv4_is_refused(monkeypatch) -> None:
+    """Should an embedding range ever count as public (ipaddress's tables change between Pythons),
+    the embedded address still decides."""
+    import ipaddress
+
+    monkeypatch.setattr(ssrf, "_own_refusal", lambda ip, own=ssrf._own_refusal: None if ip.version == 6 else own(ip))
+    assert address_refusal(ipaddress.ip_address("2002:a00:1::1"), allow_private=False) == (
+        "a private address embedded in an IPv6 address"
+    )
+    assert address_refusal(ipaddress.ip_address("2002:808:808::1"), allow_private=False) is None
+
+
+@pytest.fixture
+def ipv6_capable(monkeypatch) -> None:
+    """Resolve as a host with IPv6 would (urllib3 asks only for IPv4 on a host without it)."""
+    monkeypatch.setattr(ssrf, "allowed_gai_family", lambda: socket.AF_UNSPEC)
+
+
+@pytest.mark.parametrize("allow_private", [True, False], ids=["allow-private", "strict"])
+@pytest.mark.parametrize("address", ALL_METADATA)
+def test_metadata_refused_in_every_embedding_form_at_send(ipv6_capable, address: str, allow_private: bool) -> None:
+    """At delivery time the name may resolve to an embedding form (a DNS64 resolver synthesises
+    ``64:ff9b::a9fe:a9fe`` for a name whose only record is 169.254.169.254): refused before connecting."""
+    resolve = FakeResolver({"dns64.example.com": [address]})
+    session = delivery_session(allow_private=allow_private, timeout=1, resolve=resolve)
+    with pytest.raises(BlockedAddress, match="a cloud metadata address"):
+        session.post("http://dns64.example.com/hook", data=b"{}")
+    with pytest.raises(BlockedAddress, match="a cloud metadata address"):
+        delivery_session(allow_private=allow_private, timeout=1, resolve=FakeResolver()).post(
+            f"http://[{address}]/hook", data=b"{}"
+        )
+
+
+@pytest.mark.parametrize(("address", "inner"), ALL_OTHERS)
+def test_other_embedding_forms_pinned_with_allow_private_refused_without(ipv6_capable, address: str, inner: str):
+    """The pinned connection check, without connecting (these addresses lead nowhere here): allowed,
+    the pool is keyed to the checked address; strict, refused."""
+    request = requests.Request("POST", "http://hook.example.com:8080/hook", data=b"{}").prepare()
+    resolve = FakeResolver({"hook.example.com": [address]})
+    host_params, _ = PinnedAddressAdapter(allow_private=True, resolve=resolve).build_connection_pool_key_attributes(
+        request, True
+    )
+    assert host_params["host"] == address and request.headers["Host"] == "hook.example.com:8080"
+    with pytest.raises(BlockedAddress, match=f"resolves to {address}"):
+        PinnedAddressAdapter(allow_private=False, resolve=resolve).build_connection_pool_key_attributes(request, True)
+
+
+def test_a_mixed_answer_with_one_embedded_metadata_address_is_refused_at_send(ipv6_capable, server) -> None:
+    resolve = FakeResolver({"hook.example.com": ["127.0.0.1", "64:ff9b::a9fe:a9fe"]})
+    with pytest.raises(BlockedAddress, match=r"64:ff9b::a9fe:a9fe \(169\.254\.169\.254\), a cloud metadata address"):
+        delivery_session(allow_private=True, timeout=5, resolve=resolve).post(
+            f"http://hook.example.com:{server.server_port}/hook", data=b"{}"
+        )
+    assert server.seen == []
 
 
 # --- the delivery session, against a real server on 127.0.0.1 ---------------------------------------

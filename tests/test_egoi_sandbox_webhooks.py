@@ -14,7 +14,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from actions.egoi.sandbox import MARKETING_PREFIX, TRANSACTIONAL_PREFIX, create_app
-from actions.egoi.sandbox.webhooks import V3_ACTIONS, dispatcher, wait_idle
+from actions.egoi.sandbox.webhooks import V3_ACTIONS, dispatcher, shown_url, wait_idle
 
 KEY = {"Apikey": "test-key"}
 TX_KEY = {"ApiKey": "test-key"}
@@ -512,3 +512,66 @@ def test_messages_without_webhooks_fire_nothing_and_the_log_stays_empty(app, cli
     send_email(client, ["ana@example.com"])
     settle(app)
     assert client.get("/_sandbox/webhooks/log").get_json() == []
+
+
+# --- the log shows no capability ------------------------------------------------------------------
+
+TOKEN = "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789_-token"
+
+
+def test_the_log_page_shows_receiver_tokens_and_query_strings_cut(app, client, receiver):
+    base = receiver.url.removesuffix("/hook")
+    url = f"{base}/egoi/hooks/{TOKEN}?sig=very-secret-signature"
+    v3_hook(client, url, ["subscription"], fields=["email"])
+    create_contact(client, {"email": "ana@example.com"})
+    settle(app)
+    assert len(receiver.bodies) == 1  # delivered to the whole URL
+    page = client.get("/_sandbox/webhooks/log")
+    (entry,) = page.get_json()
+    assert entry["url"] == f"{base}/egoi/hooks/AbCd…?…" and entry["delivered"] is True
+    assert TOKEN[4:12] not in page.get_data(as_text=True) and "very-secret" not in page.get_data(as_text=True)
+    (whole,) = dispatcher(app).entries()  # in-process, the whole URL is still there for tests and tools
+    assert whole["url"] == url
+
+
+def test_a_failed_callback_shows_no_token_in_its_error_nor_in_the_service_log(app, client, caplog):
+    url = f"http://127.0.0.1:{closed_port()}/egoi/hooks/{TOKEN}?sig=very-secret-signature"
+    v3_hook(client, url, ["subscription"], fields=["email"])
+    tx_hook(client, f"127.0.0.1:{closed_port()}/slingshot/{TOKEN}", "sms", ["processed"])  # scheme-less form
+    create_contact(client, {"email": "ana@example.com"})
+    send_sms(client)
+    settle(app)
+    page = client.get("/_sandbox/webhooks/log")
+    text = page.get_data(as_text=True)
+    assert {entry["delivered"] for entry in page.get_json()} == {False}
+    assert all("ConnectionError" in entry["error"] for entry in page.get_json())
+    assert [entry["url"].rsplit("/", 1)[1] for entry in page.get_json()] == ["AbCd…", "AbCd…?…"]
+    assert page.get_json()[0]["url"].startswith("127.0.0.1:")  # shown as registered, without a scheme
+    assert TOKEN[4:12] not in text and "very-secret" not in text
+    assert "dropped a webhook callback" in caplog.text
+    assert TOKEN[4:12] not in caplog.text and "very-secret" not in caplog.text
+    assert {entry["url"] for entry in dispatcher(app).entries()} >= {url}
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("http://127.0.0.1:5000/hook", "http://127.0.0.1:5000/hook"),
+        (f"https://svc.example.com/egoi/hooks/{TOKEN}", "https://svc.example.com/egoi/hooks/AbCd…"),
+        (f"https://svc.example.com/egoi/subscriptions/{TOKEN}", "https://svc.example.com/egoi/subscriptions/AbCd…"),
+        ("https://svc.example.com/egoi/hooks/abcdef", "https://svc.example.com/egoi/hooks/abcd…"),
+        (
+            "https://prod-01.westeurope.logic.azure.com:443/workflows/0123456789abcdef0123456789abcdef/triggers/"
+            "manual/paths/invoke?api-version=2016-06-01&sp=%2Ftriggers&sig=SIGSIGSIG",
+            "https://prod-01.westeurope.logic.azure.com:443/workflows/0123…/triggers/manual/paths/invoke?…",
+        ),
+        (
+            "https://hooks.slack.com/services/T0000/B0000/XXXXXXXXXXXXXXXXXXXXXXXX",
+            "https://hooks.slack.com/services/T0000/B0000/XXXX…",
+        ),
+        ("https://user:password@example.com/x#frag", "https://example.com/x#…"),
+        ("www.your-server/webhook/events", "www.your-server/webhook/events"),
+    ],
+)
+def test_shown_url(url, shown):
+    assert shown_url(url) == shown

@@ -84,7 +84,11 @@ Sandbox-only endpoints (no key):
   unknown or not yet sent message; 422 for an event the channel does not have. Answers 202 with the event.
 - ``GET /_sandbox/webhooks/log``: the callbacks made, newest first: ``{api, webhook_id, url, body, status,
   delivered, attempts, error, date}`` (``status`` is the last HTTP status, null when the connection failed);
-  ``DELETE`` clears it.
+  ``DELETE`` clears it. Anyone who can reach the page can read it, and a callback URL is often a capability
+  (the service's receiver ``.../hooks/<token>`` accepts whatever is posted to it, and delivers it signed),
+  so ``url`` and ``error`` show it as :func:`shown_url` does: scheme, host and port, the path with tokens cut
+  to their first 4 characters and ``…`` (as the service's access log shows them), ``?…`` for a query, no
+  user name or password. The whole entries are ``dispatcher(app).entries()``, in-process.
 - ``POST /_sandbox/webhooks/hold`` then ``POST /_sandbox/webhooks/flush``: batches. While held, events are kept
   per webhook; the flush sends each webhook's events as one array (100 events at most per POST) and goes back
   to one event per POST.
@@ -103,6 +107,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import re
 import threading
 import time
 from collections import deque
@@ -127,6 +132,7 @@ from actions.egoi.sandbox.core import (
     timestamp,
     transactional,
 )
+from connector.accesslog import redact
 
 log = logging.getLogger(__name__)
 
@@ -198,6 +204,40 @@ RETRY_DELAYS = (0.2, 1.0)
 MAX_BATCH = 100
 LOG_SIZE = 1000
 _USER_AGENT = "E-goi-Sandbox-Webhooks/1.0"
+_TOKEN_LENGTH = 16  # a path segment this long (URL-safe characters) is taken for a token
+_TOKEN = re.compile(rf"(?<=/)([A-Za-z0-9_-]{{4}})[A-Za-z0-9_.~%-]{{{_TOKEN_LENGTH - 4},}}")
+
+
+def shown_url(url: str) -> str:
+    """``url`` without the capabilities it may carry, for pages anyone can read: scheme, host and port;
+    the path with the service's receiver and subscription tokens (``/hooks/abcd…``, as its access log
+    shows them) and any other segment of 16 or more characters cut to its first 4 and ``…``; ``?…``
+    for a query string, ``#…`` for a fragment; no user name or password."""
+    called = _call_url(url)
+    parts = urlsplit(called)
+    host = parts.netloc.rpartition("@")[2]
+    path = _TOKEN.sub(r"\1…", redact(parts.path))
+    shown = f"{parts.scheme}://{host}{path}{'?…' if parts.query else ''}{'#…' if parts.fragment else ''}"
+    return shown if called == url else shown.removeprefix(f"{parts.scheme}://")
+
+
+def _shown_text(text: str | None, url: str) -> str | None:
+    """``text`` (an error message) with ``url``, its path and query, and tokens in it hidden."""
+    if text is None:
+        return None
+    parts = urlsplit(_call_url(url))
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    for raw, shown in ((url, shown_url(url)), (_call_url(url), shown_url(_call_url(url)))):
+        text = text.replace(raw, shown)
+    if target not in ("", "/"):
+        shown_target = urlsplit(shown_url(_call_url(url)))
+        text = text.replace(target, shown_target.path + ("?…" if parts.query else ""))
+    return _TOKEN.sub(r"\1…", redact(text))
+
+
+def shown_entry(entry: dict[str, Any]) -> dict[str, Any]:
+    """A log entry as ``GET /_sandbox/webhooks/log`` shows it: no capability in ``url`` or ``error``."""
+    return {**entry, "url": shown_url(entry["url"]), "error": _shown_text(entry["error"], entry["url"])}
 
 
 # --- delivery ------------------------------------------------------------------------------------
@@ -245,6 +285,7 @@ class Dispatcher:
             self.hold = True
 
     def entries(self) -> list[dict[str, Any]]:
+        """The log, newest first, whole (full URLs and errors): for in-process use, not for pages."""
         with self._cond:
             return list(self.log)
 
@@ -317,7 +358,12 @@ class Dispatcher:
             if 200 <= status < 300:
                 return self._entry(delivery, status, attempts, None)
             error = f"HTTP {status}"
-        log.warning("E-goi sandbox dropped a webhook callback to %s after %d attempt(s): %s", url, attempts, error)
+        log.warning(
+            "E-goi sandbox dropped a webhook callback to %s after %d attempt(s): %s",
+            shown_url(url),
+            attempts,
+            _shown_text(error, url),
+        )
         return self._entry(delivery, status, attempts, error)
 
     @staticmethod
@@ -683,7 +729,7 @@ def simulate_event(message_id: str) -> tuple[Response, int]:
 
 @inspect.get("/webhooks/log")
 def webhook_log() -> Response:
-    return jsonify(dispatcher(current_app).entries())
+    return jsonify([shown_entry(entry) for entry in dispatcher(current_app).entries()])
 
 
 @inspect.delete("/webhooks/log")

@@ -92,7 +92,7 @@ def test_event_lifecycle(client, ongage_sandbox):
     assert event["distribution"][1]["esps"] == [{"esp_id": 3, "percent": 60}, {"esp_id": 4, "percent": 40}]
     stored = next(e for e in sandbox_events(ongage_sandbox) if e["id"] == event["id"])
     assert stored["distribution"][1]["esps"] == {"3": 60, "4": 40}  # Ongage's associative array
-    assert stored["end_date"] == 1798761599  # the seed's integer timestamp
+    assert stored["end_date"] == 1798761599  # the documentation's integer timestamp
 
     ids = {"list_id": 1, "event_id": event["id"]}
     assert act(client, "get_event", ids).json == event

@@ -1,4 +1,4 @@
-"""Every rule of seed 004 (Ongage events) enforced before anything is sent: each bad input is a
+"""Every rule of Ongage's events documentation enforced before anything is sent: each bad input is a
 422 problem naming the field (nested fields by path) with a message, and no upstream call."""
 
 from __future__ import annotations
@@ -181,10 +181,11 @@ CREATE_CASES = [
         "list_field, mailing, trigger, list",
     ),
     (
-        "list-field-needs-send-on-days",
-        event(triggers=[trigger("list_field", send_on_days=None)]),
+        # Optional (the documentation's birth date example has none), but never an empty list.
+        "send-on-days-empty",
+        event(triggers=[trigger("list_field", send_on_days=[])]),
         "triggers.0.send_on_days",
-        "Required for triggers based on list_field",
+        "at least one",
     ),
     (
         "list-field-needs-days-diff",
@@ -345,7 +346,8 @@ OTHER_CASES = [
         "once",
     ),
     ("update_event", {"list_id": 1, "event_id": 1, "name": "x", "status": False}, "status", "Unknown field"),
-    ("toggle_event_status", {"event_id": 1}, "list_id", "Missing data"),
+    ("toggle_event_status", {"list_id": 1}, "event_id", "Missing data"),
+    ("toggle_event_status", {"list_id": None}, "event_id", "Missing data"),
     ("delete_event", {"list_id": 1, "event_id": 0}, "event_id", "from 1"),
 ]
 
@@ -385,7 +387,7 @@ def test_case_ids_are_unique():
 @pytest.mark.parametrize(
     "body",
     [
-        event(),  # the seed's birth date example (ongoing, no dates)
+        event(),  # the documentation's birth date example (ongoing, no dates)
         event(
             based_on="recurring",
             date_field_name=None,
@@ -415,7 +417,7 @@ def test_case_ids_are_unique():
             ],
         ),
     ],
-    ids=["seed-birth-date", "seed-recurring", "seed-mailing", "chained-and-split"],
+    ids=["doc-birth-date", "doc-recurring", "doc-mailing", "chained-and-split"],
 )
 def test_valid_events_pass_every_rule(mocked, body):
     responses.post(f"{ONGAGE}/1/api/events", json={"metadata": {"error": False}, "payload": {"id": 9}})

@@ -2,7 +2,7 @@
 sandbox mode: no 5xx, responses conform to the documented statuses and schemas, and every
 operation succeeds at least once (the declared examples run first).
 
-Unlike E-goi's run, "data the spec calls valid is accepted" cannot hold here: seed 004's rules
+Unlike E-goi's run, "data the spec calls valid is accepted" cannot hold here: Ongage's documented rules
 span fields (required by type, an earlier trigger, percentages totalling 100), which neither
 Swagger 2.0 nor OpenAPI 3.0 can state. So a 422 is accepted for generated data, and the
 positive-acceptance check is left out on purpose.

@@ -60,7 +60,7 @@ def test_create_event_request(mocked):
     assert request.headers["Content-Type"] == "application/json"
     sent = json.loads(request.body)
     expected = {k: v for k, v in body.items() if k != "list_id"}
-    expected["start_date"] = 1767225600  # a timestamp sent as digits goes on as the seed's integer
+    expected["start_date"] = 1767225600  # a timestamp sent as digits goes on as the documented integer
     expected["distribution"] = [
         {"domain": "default", "esp_connection_id": 60142, "percent": 100},
         {"domain": "gmail.com", "esps": {"3": 60, "4": 40}},  # Ongage's associative array

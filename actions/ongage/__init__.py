@@ -1,5 +1,7 @@
 """The Ongage events connector: create, read, list, update, toggle and delete the events of a list
-(Ongage's Events & Trigger API, seed 004), each with its triggers and ESP distribution."""
+(Ongage's Events & Trigger API,
+https://ongage.atlassian.net/wiki/spaces/HELP/pages/947553199/Events+Trigger+API+Methods), each with
+its triggers and ESP distribution."""
 
 from __future__ import annotations
 
@@ -56,6 +58,7 @@ catalog = Catalog(
     sandbox=_sandbox,
     sandbox_notes=(
         "any non-empty account_code:username:password works except the password sandbox-invalid-password, "
-        "which gets 401. List 1 exists with events 1 and 2; every event is listed at /_sandbox/events."
+        "which gets 401. List 1 is the default list (used when no list_id is given), with events 1 and 2; list 2 "
+        "is empty; every event is listed at /_sandbox/events."
     ),
 )

@@ -1,4 +1,7 @@
-"""Event actions on Ongage's Events & Trigger API (seed 004): ``/<list_id>/api/events``.
+"""Event actions on Ongage's Events & Trigger API: ``/<list_id>/api/events``, or ``/api/events`` for
+the account's default list when no ``list_id`` is given ("in each API call you must provide the
+List ID that you are working on, otherwise the default List ID will be used":
+https://ongage.atlassian.net/wiki/spaces/HELP/pages/947553199/Events+Trigger+API+Methods).
 
 Ongage wraps every answer as ``{"metadata": {"error": bool}, "payload": ...}``; the actions return
 the payload. An ESP distribution's ``esps`` is Ongage's associative array ``{esp_id: percent}``;
@@ -136,8 +139,14 @@ def _int(value: Any) -> Any:
     return int(value) if isinstance(value, str) and value.isdigit() else value
 
 
+def _events_path(data: dict[str, Any]) -> str:
+    """``/<list_id>/api/events``, or ``/api/events`` (the default list) when no list is named."""
+    list_id = data.get("list_id")
+    return "/api/events" if list_id is None else f"/{list_id}/api/events"
+
+
 def _event_path(data: dict[str, Any]) -> str:
-    return f"/{data['list_id']}/api/events/{data['event_id']}"
+    return f"{_events_path(data)}/{data['event_id']}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -161,7 +170,7 @@ class CreateEvent(Action):
     response_example = EXAMPLE_RESPONSE
 
     def perform(self, data: dict[str, Any], upstream: UpstreamCall) -> Any:
-        return from_ongage(_call(upstream, "POST", f"/{data['list_id']}/api/events", json=to_ongage(data)))
+        return from_ongage(_call(upstream, "POST", _events_path(data), json=to_ongage(data)))
 
 
 class GetEvent(Action):
@@ -192,7 +201,7 @@ class ListEvents(Action):
 
     def perform(self, data: dict[str, Any], upstream: UpstreamCall) -> Any:
         params = {k: data[k] for k in ("name", "sort", "order", "offset", "limit") if k in data}
-        found = _call(upstream, "GET", f"/{data['list_id']}/api/events", params=params)
+        found = _call(upstream, "GET", _events_path(data), params=params)
         if not isinstance(found, list):
             raise Problem(502, f"{SERVICE} answered with something other than a list of events.")
         return {"items": [from_ongage(event) for event in found]}
@@ -228,7 +237,7 @@ class ToggleEventStatus(Action):
         path = _event_path(data)
         event = _call(upstream, "PUT", path + "/status")
         if not (isinstance(event, dict) and isinstance(event.get("status"), bool)):
-            event = _call(upstream, "GET", path)  # the seed does not say what the toggle answers
+            event = _call(upstream, "GET", path)  # the documentation does not say what the toggle answers
         return from_ongage(event)
 
 

@@ -1,4 +1,7 @@
-"""Ongage's vocabularies, as seed 004 (Events & Trigger API) documents them, and shared fields."""
+"""Ongage's vocabularies, as its Events & Trigger API documentation gives them, and shared fields.
+
+Ongage's documentation: https://ongage.atlassian.net/wiki/spaces/HELP/pages/947553199/Events+Trigger+API+Methods
+"""
 
 from __future__ import annotations
 
@@ -19,8 +22,9 @@ AFTER_ONLY = ("after",)
 RECURRENCE_PATTERNS = ("daily",)
 SORT_ORDERS = ("ASC", "DESC")
 DEFAULT_DOMAIN = "default"
+DOCS_URL = "https://ongage.atlassian.net/wiki/spaces/HELP/pages/947553199/Events+Trigger+API+Methods"
 
-# The seed's two date-string examples: "2017-12-15" and "18-02-2018"; or a UTC unix timestamp.
+# The documentation's two date-string examples: "2017-12-15" and "18-02-2018"; or a UTC unix timestamp.
 EVENT_DATE_PATTERN = r"^(\d{4}-\d{2}-\d{2}|\d{2}-\d{2}-\d{4}|\d{1,12})$"
 EVENT_DATE_MESSAGE = (
     "Not a valid event date: expected a UTC unix timestamp in seconds (for example 1518912000) "
@@ -83,12 +87,12 @@ def event_day(value: int | str) -> dt.date:
 
 
 class EventDate(f.String):
-    """Seed 004: "integer (UTC unix timestamp) OR string (date format)".
+    """Ongage's documentation: "integer (UTC unix timestamp) OR string (date format)".
 
     Documented as a string (Power Automate has no "integer or string" type), with a pattern for
-    the three forms. A JSON integer is accepted too, as the seed says. A string of digits is a
-    timestamp and is sent on as the integer the seed names; date strings are sent as written, in
-    either of the two forms the seed's examples use, once checked to be real calendar dates."""
+    the three forms. A JSON integer is accepted too, as the documentation says. A string of digits is a
+    timestamp and is sent on as the integer the documentation names; date strings are sent as written, in
+    either of the two forms the documentation's examples use, once checked to be real calendar dates."""
 
     default_error_messages = {"invalid": EVENT_DATE_MESSAGE}
 
@@ -118,10 +122,14 @@ class EventDate(f.String):
 
 
 def list_id() -> f.Id:
+    """Optional: Ongage's documentation says every call names its list, "otherwise the default List
+    ID will be used" (then the call goes to ``/api/events`` with no list segment)."""
     return f.Id(
-        required=True,
         summary="List",
-        description="The id of the Ongage list the event belongs to (sent in the URL path).",
+        description=(
+            "The id of the Ongage list the event belongs to (sent in the URL path); "
+            "leave empty for the account's default list."
+        ),
         visibility="important",
         example=1,
     )

@@ -1,4 +1,9 @@
-"""Input and output schemas of the Ongage event operations, with every rule of seed 004.
+"""Input and output schemas of the Ongage event operations, with the rules of Ongage's Events &
+Trigger API documentation (https://ongage.atlassian.net/wiki/spaces/HELP/pages/947553199/Events+Trigger+API+Methods).
+
+Where the documentation's field table and its own request examples disagree, the examples win: a
+connector must not refuse what the vendor shows as a working request. So a list_field trigger
+needs no ``send_on_days`` (the table marks it required; the "Birth date event" example has none).
 
 Rules that span fields are ``@validates_schema`` methods that name the field they are about, so
 the 422 problem points at it; inside arrays the path carries the index (``triggers.1.days_diff``).
@@ -41,9 +46,10 @@ NON_EMPTY = validate.Length(min=1, error="Must not be empty.")
 AT_LEAST_ONE = validate.Length(min=1, error="Provide at least one.")
 SORT_COLUMNS = ("id", "name", "description", "based_on", "status", "start_date", "end_date", "created", "modified")
 
-# Seed 004, per trigger type: the fields each one requires (besides based_on).
+# Per trigger type, the fields each one requires (besides based_on): the documentation's table,
+# less send_on_days for list_field, which the documentation's "Birth date event" example omits.
 TRIGGER_REQUIRED: dict[str, tuple[str, ...]] = {
-    "list_field": ("email_messages", "days_diff", "send_on_days", "operator", "schedule_hour", "schedule_minute"),
+    "list_field": ("email_messages", "days_diff", "operator", "schedule_hour", "schedule_minute"),
     "mailing": ("email_messages", "days_diff", "email_operator", "operator", "schedule_hour", "schedule_minute"),
     "trigger": (
         "based_on_trigger",
@@ -108,7 +114,10 @@ class TriggerInput(InputSchema):
         choice(WEEK_DAYS),
         validate=AT_LEAST_ONE,
         summary="Send On Days",
-        description="For triggers based on list_field: week days the trigger may send on (Sun, Mon, ... Sat).",
+        description=(
+            "For triggers based on list_field: week days the trigger may send on (Sun, Mon, ... Sat); "
+            "leave empty for any day."
+        ),
         example=["Mon", "Tue", "Wed", "Thu", "Fri"],
     )
     operator = choice(
@@ -214,7 +223,8 @@ class DistributionInput(InputSchema):
 
 
 class InList(InputSchema):
-    """The list an operation works on; a separate base so it comes first in forms."""
+    """The list an operation works on (none: the account's default list); a separate base so it
+    comes first in forms."""
 
     list_id = list_id()
 
@@ -246,7 +256,7 @@ class EventNameInput(InputSchema):
 
 
 class CreateEventInput(EventNameInput, InList):
-    """A new event of a list (seed 004, POST /api/events)."""
+    """A new event of a list (POST /api/events)."""
 
     based_on = choice(
         EVENT_BASED_ON,
@@ -395,7 +405,7 @@ class QuotaInput(InputSchema):
 
 
 class UpdateEventInput(EventNameInput, OnEvent):
-    """The fields of an existing event that can change (seed 004, PUT /api/events/{id})."""
+    """The fields of an existing event that can change (PUT /api/events/{id})."""
 
     esp_connections_quota = f.List(
         f.Nested(QuotaInput),
@@ -420,14 +430,14 @@ class UpdateEventInput(EventNameInput, OnEvent):
 
 
 class ListEventsInput(InList):
-    """Which events of a list to fetch (seed 004, GET /api/events)."""
+    """Which events of a list to fetch (GET /api/events)."""
 
     name = bounded(
         f.String(
             required=True,
             validate=NON_EMPTY,
             summary="Name",
-            description="The name of the events to fetch (seed 004 requires it).",
+            description="The name of the events to fetch (Ongage requires it).",
             visibility="important",
             example="Birth date event",
         ),

@@ -1,7 +1,8 @@
-"""In-memory emulator of Ongage's Events & Trigger API (seed 004), for ``serve --sandbox`` and tests.
+"""In-memory emulator of Ongage's Events & Trigger API, for ``serve --sandbox`` and tests.
 
-Served paths (seed 004; the list id leads the path, and ``/api/events...`` without one uses the
-default list, 1, as the seed's note says):
+Served paths: the list id leads the path, and ``/api/events...`` without one uses the account's
+default list, ``DEFAULT_LIST`` (1), as the documentation's note says ("otherwise the default List
+ID will be used"; https://ongage.atlassian.net/wiki/spaces/HELP/pages/947553199/Events+Trigger+API+Methods):
 
 - ``GET|POST /<list_id>/api/events``, ``GET|PUT|DELETE /<list_id>/api/events/<id>``,
   ``PUT /<list_id>/api/events/<id>/status`` (toggles the status and answers the event).
@@ -12,11 +13,12 @@ API FAQ); any non-empty values work except the password ``SANDBOX_INVALID_PASSWO
 missing or rejected one gets Ongage's 401 (its wording, seen in a real answer). Answers use
 Ongage's envelope: ``{"metadata": {"error": false}, "payload": ...}``; errors
 ``{"metadata": {"error": true}, "payload": {"code", "message", "errors"}}``. Validation errors
-are 400 with ``errors`` keyed by dotted field path; unknown lists and events are 404 (the seed
-gives no codes: these are the choices made here).
+are 400 with ``errors`` keyed by dotted field path; unknown lists and events are 404 (the
+documentation gives no codes: these are the choices made here).
 
-Seed state of every ``create_app()``: list 1 with event 1 (the seed's birth date example) and
-event 2 (its mailing example). One state per app, guarded by a lock (threaded servers).
+Seed state of every ``create_app()``: list 1 (the default list) with event 1 (the documentation's
+birth date example, as written) and event 2 (its mailing example), and list 2, empty. One state
+per app, guarded by a lock (threaded servers).
 """
 
 from __future__ import annotations
@@ -37,17 +39,18 @@ from actions.ongage.sandbox.validation import (
     update_errors,
 )
 
-__all__ = ["DEFAULT_LIST", "SANDBOX_INVALID_PASSWORD", "create_app"]
+__all__ = ["DEFAULT_LIST", "OTHER_LIST", "SANDBOX_INVALID_PASSWORD", "create_app"]
 
 SANDBOX_INVALID_PASSWORD = "sandbox-invalid-password"
-DEFAULT_LIST = 1
+DEFAULT_LIST = 1  # the account's default list: what /api/events... (no list segment) works on
+OTHER_LIST = 2  # a second list, empty, so a call naming a list is seen not to reach the default one
 AUTH_HEADERS = ("X_USERNAME", "X_PASSWORD", "X_ACCOUNT_CODE")
 _EXTENSION = "ongage_sandbox"
 _UNAUTHORIZED = (
     "Invalid Credentials. Please provide valid x_username, x_password and x_account_code headers. "
     'x_account_code as displayed in the "Account Profile" page in your Ongage account.'
 )
-# The fields an event keeps (seed 004's create and update fields); anything else is ignored.
+# The fields an event keeps (the documentation's create and update fields); anything else is ignored.
 _EVENT_FIELDS = (
     "name",
     "description",
@@ -89,7 +92,7 @@ class State:
 
     @classmethod
     def seeded(cls) -> State:
-        state = cls(lists={DEFAULT_LIST: {}})
+        state = cls(lists={DEFAULT_LIST: {}, OTHER_LIST: {}})
         default = [{"esp_connection_id": 60142, "domain": "default", "percent": 100}]
         state.add(
             DEFAULT_LIST,
@@ -107,7 +110,6 @@ class State:
                         "based_on": "list_field",
                         "email_messages": [2381],
                         "days_diff": 0,
-                        "send_on_days": ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"],
                         "operator": "after",
                         "schedule_hour": 10,
                         "schedule_minute": 30,
@@ -295,7 +297,7 @@ def _item(event_id: int, list_id: int = DEFAULT_LIST) -> Response:
 
 
 def _toggle(event_id: int, list_id: int = DEFAULT_LIST) -> Response:
-    """Seed 004: the status acts as a toggle; an active event is deactivated and vice versa."""
+    """The status acts as a toggle: an active event is deactivated and vice versa."""
     state = _state()
     with state.lock:
         event = _event(state, list_id, event_id)

@@ -1,6 +1,10 @@
-"""The rules of seed 004, written again for the emulator (the oracle must not share the catalog's
-code, or a mistake in one would be mirrored in the other). Each check returns ``{path: message}``
-with Ongage-style dotted paths (``triggers.0.schedule_hour``); empty means valid."""
+"""The rules of Ongage's Events & Trigger API documentation, written again for the emulator (the
+oracle must not share the catalog's code, or a mistake in one would be mirrored in the other). Each
+check returns ``{path: message}`` with Ongage-style dotted paths (``triggers.0.schedule_hour``);
+empty means valid.
+
+https://ongage.atlassian.net/wiki/spaces/HELP/pages/947553199/Events+Trigger+API+Methods
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 EVENT_BASED_ON = ("mailing", "date_field", "recurring")
+# The documentation's table marks send_on_days required for list_field triggers, but its own
+# "Birth date event" example, which Ongage shows as working, has none: the emulator accepts it.
 TRIGGER_REQUIRED = {
-    "list_field": ("email_messages", "days_diff", "send_on_days", "operator", "schedule_hour", "schedule_minute"),
+    "list_field": ("email_messages", "days_diff", "operator", "schedule_hour", "schedule_minute"),
     "mailing": ("email_messages", "days_diff", "email_operator", "operator", "schedule_hour", "schedule_minute"),
     "trigger": (
         "based_on_trigger",
@@ -53,7 +59,7 @@ def _text(value: Any) -> bool:
 
 
 def is_event_date(value: Any) -> bool:
-    """Seed 004: an integer UTC unix timestamp, or a date string (its examples: 2017-12-15, 18-02-2018)."""
+    """An integer UTC unix timestamp, or a date string (the documentation's examples: 2017-12-15, 18-02-2018)."""
     if is_int(value, 0):
         return True
     if not isinstance(value, str):

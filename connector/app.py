@@ -71,7 +71,9 @@ def create_app(config: Mapping[str, Any] | None = None, catalogs: list[Catalog] 
     """Build the service. ``config`` overrides CONNECTOR_* variables (keys with or without prefix);
     ``catalogs`` replaces the installed ones (tests of the framework bring their own)."""
     settings = Settings.load(config)
-    logging.basicConfig(level=settings.log_level)
+    from connector.accesslog import configure_logging  # masks capabilities in every log line
+
+    configure_logging(settings.log_level)
     app = Flask(__name__)
     app.json = OrjsonProvider(app)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes

@@ -17,6 +17,13 @@ def main() -> None:
     """Connector: low-code integration connectors served over HTTP."""
 
 
+def control_socket_path(data_dir: str, port: int) -> str:
+    """This instance's gunicorn control socket (for ``gunicornc -s``), in its data directory."""
+    directory = Path(data_dir).resolve()
+    directory.mkdir(parents=True, exist_ok=True)
+    return str(directory / f"gunicorn-{port}.ctl")
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
@@ -53,12 +60,25 @@ def serve(host: str, port: int, sandbox: bool, workers: int | None, threads: int
             err=True,
         )
 
+    settings: Settings = app.extensions["connector.settings"]
+    control_socket = control_socket_path(settings.data_dir, port)
+
     class Server(BaseApplication):
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
             self.cfg.set("threads", threads)
-            self.cfg.set("worker_class", "gthread" if threads > 1 else "sync")
+            # gunicorn's own error answers (request line or header too long, malformed request)
+            # in problem+json like the application's
+            self.cfg.set(
+                "worker_class",
+                f"connector.gunicorn_workers.{'ProblemThreadWorker' if threads > 1 else 'ProblemSyncWorker'}",
+            )
+            self.cfg.set("limit_request_line", settings.max_request_line)
+            self.cfg.set("limit_request_field_size", settings.max_header_bytes)
+            # one control socket per instance: the default path is shared by every gunicorn of a
+            # user, and a second instance would take over the first one's
+            self.cfg.set("control_socket", control_socket)
             self.cfg.set("preload_app", True)
             self.cfg.set("accesslog", "-")
             self.cfg.set("logger_class", "connector.accesslog.RedactingLogger")
@@ -103,10 +123,6 @@ def export(public_url: str | None, out_dir: str, check: bool) -> None:
         sys.exit(1)
 
 
-if __name__ == "__main__":
-    main()
-
-
 @main.command()
 def migrate() -> None:
     """Create or upgrade the database schema (``serve`` also does this at start-up)."""
@@ -134,3 +150,7 @@ def worker() -> None:
         signal.signal(signum, lambda *_: stop.set())
     click.echo(f"delivery worker {delivery.name} running; stop with Ctrl+C or SIGTERM", err=True)
     delivery.run(stop)
+
+
+if __name__ == "__main__":  # last, so that every command above is registered
+    main()

@@ -46,6 +46,14 @@ SETTINGS: tuple[Setting, ...] = (
         "RATELIMIT_STORAGE_URL", "memory://", "Rate-limit storage shared by processes, e.g. redis://localhost:6379/0."
     ),
     Setting("MAX_BODY_BYTES", 20 * 1024 * 1024, "Largest request body accepted; larger bodies get 413.", int),
+    Setting(
+        "MAX_REQUEST_LINE",
+        8190,
+        "Longest request line (method, path and query string) `serve` accepts, in bytes (at most 8190); "
+        "longer gets 414.",
+        int,
+    ),
+    Setting("MAX_HEADER_BYTES", 8190, "Longest request header field `serve` accepts, in bytes; longer gets 431.", int),
     Setting("UPSTREAM_READ_TIMEOUT", 10.0, "Seconds to wait for upstream reads (GET).", float),
     Setting("UPSTREAM_WRITE_TIMEOUT", 60.0, "Seconds to wait for upstream writes (POST, PATCH, PUT, DELETE).", float),
     Setting("UPSTREAM_CONNECT_TIMEOUT", 5.0, "Seconds to wait for an upstream connection.", float),

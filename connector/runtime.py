@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from io import BytesIO
 from typing import Any
 
 import orjson
@@ -79,14 +80,65 @@ class TextInput:
         return data
 
 
+READ_SIZE = 64 * 1024
+
+
+def body_too_large(limit: int) -> Problem:
+    return Problem(413, f"The request body is larger than the limit of {limit} bytes.")
+
+
+def read_body() -> bytes:
+    """The whole request body, or a 413 Problem once it passes ``MAX_CONTENT_LENGTH``.
+
+    Werkzeug's own readers stop silently at the limit when a body has no Content-Length (chunked
+    transfer coding): ``LimitedStream.readall`` returns the first ``limit`` bytes as if they were
+    the whole body. So the body is read here, counting every byte, and one byte past the limit
+    is an error, whether the length was announced or not. A body that ends early or has broken
+    chunks is the client's fault (400), never a 500.
+    """
+    limit = request.max_content_length
+    length = request.content_length
+    if length is not None and limit is not None and length > limit:
+        raise body_too_large(limit)
+    environ = request.environ
+    if environ.get("wsgi.input_terminated"):
+        stream = environ["wsgi.input"]  # the server ends it: at Content-Length or the last chunk
+    elif length is not None:
+        stream = request.stream  # bounded by Content-Length
+    else:
+        return b""  # no length and a server that cannot end the stream: no body can be read safely
+    chunks: list[bytes] = []
+    size = 0
+    while length is None or size < length:  # never past an announced length, whatever the server
+        try:
+            chunk = stream.read(READ_SIZE if length is None else min(READ_SIZE, length - size))
+        except Exception:  # the client went away or sent malformed chunks
+            raise Problem(400, "The request body could not be read completely.") from None
+        if not chunk:
+            break
+        size += len(chunk)
+        if limit is not None and size > limit:
+            raise body_too_large(limit)
+        chunks.append(chunk)
+    if length is not None and size < length:
+        raise Problem(400, f"The request body ended after {size} of the {length} bytes announced.")
+    return b"".join(chunks)
+
+
+def read_form(raw: bytes) -> Any:
+    """Form fields parsed from a body already read (and so already bounded) by ``read_body``."""
+    parser = request.make_form_data_parser()
+    _, form, _ = parser.parse(BytesIO(raw), request.mimetype, len(raw), request.mimetype_params)
+    return form
+
+
 def read_payload(method: str, text_input: TextInput) -> Any:
     """The caller's input: query string for GET, else a JSON or form body."""
     if method == "GET":
         return text_input.read(request.args)
-    mimetype = request.mimetype
-    if mimetype in FORM_TYPES:
-        return text_input.read(request.form, blank_is_unset=True)
-    raw = request.get_data(cache=False)  # raises 413 past MAX_CONTENT_LENGTH
+    raw = read_body()
+    if request.mimetype in FORM_TYPES:
+        return text_input.read(read_form(raw), blank_is_unset=True)
     if not raw.strip():
         return {}
     try:

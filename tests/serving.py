@@ -1,0 +1,97 @@
+"""`connector serve` in a subprocess, for tests that must meet gunicorn itself over real HTTP."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Served:
+    url: str
+    port: int
+    data_dir: Path
+    stdout: Path
+    stderr: Path
+
+    def logs(self) -> str:
+        """Everything the service logged so far (access log on stdout, the rest on stderr)."""
+        return self.stdout.read_text(errors="replace") + self.stderr.read_text(errors="replace")
+
+
+@contextmanager
+def connector_serve(
+    directory: Path, env: Mapping[str, str] | None = None, args: tuple[str, ...] = ()
+) -> Iterator[Served]:
+    """``python -m connector.cli serve --sandbox`` with its own data directory and HOME, up and
+    ready; its logs go to files in ``directory``, and it is stopped with SIGTERM at the end."""
+    port = free_port()
+    data_dir = directory / "data"
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("CONNECTOR_")}
+    environ.pop("XDG_RUNTIME_DIR", None)
+    environ.update({"HOME": str(directory), "CONNECTOR_DATA_DIR": str(data_dir), **(env or {})})
+    stdout, stderr = directory / "stdout.log", directory / "stderr.log"
+    with stdout.open("wb") as out, stderr.open("wb") as err:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "connector.cli", "serve", "--sandbox", "--port", str(port), *args],
+            cwd=ROOT,
+            env=environ,
+            stdout=out,
+            stderr=err,
+            start_new_session=True,
+        )
+    served = Served(f"http://127.0.0.1:{port}", port, data_dir, stdout, stderr)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.get(f"{served.url}/readyz", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("service did not start: " + served.logs()[-3000:])
+            time.sleep(0.1)
+        yield served
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def exchange(port: int, data: bytes, timeout: float = 10) -> bytes:
+    """Send raw bytes, read the answer until the server closes (or stops sending)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        try:
+            sock.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server answered before reading everything: its answer is still there
+        received = bytearray()
+        try:
+            while chunk := sock.recv(65536):
+                received.extend(chunk)
+        except (TimeoutError, ConnectionResetError):
+            pass
+        return bytes(received)

@@ -86,6 +86,7 @@ def create_app(config: Mapping[str, Any] | None = None, catalogs: list[Catalog] 
     if settings.sandbox:
         settings = _start_sandboxes(catalogs, settings, app)
     app.extensions["connector.settings"] = settings
+    DeliverySettings.from_settings(settings)  # refuses inconsistent delivery settings at start-up
 
     limits = Storage(settings.ratelimit_storage_url)
     app.extensions["connector.ratelimit"] = limits
@@ -93,7 +94,8 @@ def create_app(config: Mapping[str, Any] | None = None, catalogs: list[Catalog] 
     engine = open_database(settings)
     app.extensions["connector.database"] = engine
     idempotency = IdempotencyStore(engine, settings.idempotency_ttl)
-    subscriptions = SubscriptionStore(engine, open_vault(settings))
+    subscriptions = SubscriptionStore(engine, open_vault(settings), settings.max_subscriptions)
+    subscriptions.seal_callbacks()
     app.extensions["connector.subscriptions"] = subscriptions
 
     upstream_config = UpstreamSettings.from_settings(settings)

@@ -97,10 +97,29 @@ SETTINGS: tuple[Setting, ...] = (
         "Seconds before each retry of a failed webhook delivery (jittered by up to 20%); after the last, "
         "the event is marked failed.",
     ),
-    Setting("DELIVERY_TIMEOUT", 10.0, "Seconds to wait for a subscriber to answer a delivery.", float),
+    Setting(
+        "DELIVERY_TIMEOUT",
+        10.0,
+        "Seconds one delivery attempt may take in all (connect, send, the whole answer), whatever the subscriber "
+        "does; must be under half of DELIVERY_LEASE.",
+        float,
+    ),
     Setting("DELIVERY_CONCURRENCY", 16, "Subscriptions one worker process delivers to at the same time.", int),
     Setting("DELIVERY_LEASE", 60.0, "Seconds a worker holds a subscription before another may take it over.", float),
     Setting("DELIVERY_RETRY_AFTER_CAP", 3600.0, "Longest subscriber Retry-After honoured, in seconds.", float),
+    Setting(
+        "DELIVERY_DISABLE_AFTER",
+        432000.0,
+        "Seconds of continuous delivery failure (no success at all) after which a subscription is disabled, "
+        "until its owner enables it again (default 5 days).",
+        float,
+    ),
+    Setting(
+        "MAX_SUBSCRIPTIONS",
+        100,
+        "Webhook subscriptions (active or disabled) one credential may hold per connector; 0 means no limit.",
+        int,
+    ),
     Setting(
         "WORKER",
         "embedded",

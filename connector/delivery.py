@@ -37,6 +37,7 @@ import sqlalchemy as sa
 from standardwebhooks import Webhook
 
 from connector.config import Settings
+from connector.deadlines import WATCHDOG, Watchdog, enforce_deadlines
 from connector.subscriptions import ACTIVE, CANCELLED, DELIVERED, FAILED, PENDING, SubscriptionStore, Unsubscribe
 from connector.tables import events, subscriptions
 
@@ -49,7 +50,7 @@ MAINTENANCE_EVERY = 30.0  # seconds between retries of upstream unsubscriptions 
 @dataclass(frozen=True)
 class DeliverySettings:
     schedule: tuple[float, ...]
-    timeout: float = 10.0
+    timeout: float = 10.0  # the whole attempt: connect, send, the complete answer
     concurrency: int = 16
     lease: float = 60.0
     retry_after_cap: float = 3600.0
@@ -58,6 +59,20 @@ class DeliverySettings:
     idle_wait: float = 0.5
     group: int = 20  # deliveries written per commit
     group_seconds: float = 0.25  # ... or after this long, whichever comes first
+    disable_after: float = 5 * 86400.0  # seconds of continuous failure before a subscription is disabled
+
+    def __post_init__(self) -> None:
+        if self.lease <= 2 * self.timeout:
+            raise ValueError(
+                f"CONNECTOR_DELIVERY_LEASE ({self.lease:g} s) must be more than twice CONNECTOR_DELIVERY_TIMEOUT "
+                f"({self.timeout:g} s): a send must always end before the lease it runs under"
+            )
+
+    @property
+    def failing_slots(self) -> int:
+        """Delivery threads subscriptions whose last attempt failed may hold at once: the rest are
+        kept for healthy ones, so a crowd of slow or dead subscribers cannot hold them all."""
+        return max(1, self.concurrency // 4)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DeliverySettings:
@@ -69,6 +84,7 @@ class DeliverySettings:
             lease=settings.delivery_lease,
             retry_after_cap=settings.delivery_retry_after_cap,
             allow_private=settings.allow_private_callbacks,
+            disable_after=settings.delivery_disable_after,
         )
 
 
@@ -101,63 +117,109 @@ def retry_after_seconds(value: str | None) -> float | None:
         return None
 
 
-def http_sender(session: requests.Session, timeout: float, blocked: tuple[type[Exception], ...] = ()) -> Sender:
-    """Sends with ``session`` (which must refuse redirects and unsafe addresses) and reads the answer."""
+MAX_ANSWER = 64 * 1024  # bytes of a subscriber's answer read; a longer one is cut (only its status matters)
+
+
+def http_sender(
+    session: requests.Session,
+    timeout: float,
+    blocked: tuple[type[Exception], ...] = (),
+    watchdog: Watchdog = WATCHDOG,
+) -> Sender:
+    """Sends with ``session`` (which must refuse redirects and unsafe addresses) and reads the answer,
+    all within ``timeout`` seconds in total, whatever the subscriber does (see connector.deadlines)."""
+    enforce_deadlines(session)
 
     def send(url: str, body: bytes, headers: dict[str, str]) -> Attempt:
-        try:
-            response = session.post(url, data=body, headers=headers, timeout=timeout, allow_redirects=False)
-        except blocked as exc:
-            return Attempt(None, f"refused address: {exc}")
-        except requests.Timeout:
-            return Attempt(None, f"no answer within {timeout:g} s")
-        except requests.RequestException as exc:
-            return Attempt(None, f"connection failed: {type(exc).__name__}")
-        with response:
-            status = response.status_code
-            error = None if 200 <= status < 300 else f"subscriber answered {status}"
-            if 300 <= status < 400:
-                error = f"subscriber answered {status} (redirects are not followed)"
-            return Attempt(status, error, retry_after_seconds(response.headers.get("Retry-After")))
+        with watchdog.limit(timeout) as exchange:
+            try:
+                response = session.post(
+                    url, data=body, headers=headers, timeout=timeout, allow_redirects=False, stream=True
+                )
+                with response:
+                    read = 0
+                    for chunk in response.iter_content(16384):
+                        read += len(chunk)
+                        if read > MAX_ANSWER:
+                            break  # closing unread drops the connection instead of pooling it
+            except blocked as exc:
+                return Attempt(None, f"refused address: {exc}")
+            except (requests.RequestException, OSError) as exc:
+                if exchange.expired or isinstance(exc, requests.Timeout):
+                    return Attempt(None, f"no complete answer within {timeout:g} s")
+                return Attempt(None, f"connection failed: {type(exc).__name__}")
+        status = response.status_code
+        error = None if 200 <= status < 300 else f"subscriber answered {status}"
+        if 300 <= status < 400:
+            error = f"subscriber answered {status} (redirects are not followed)"
+        return Attempt(status, error, retry_after_seconds(response.headers.get("Retry-After")))
 
     return send
 
 
+@dataclass(frozen=True)
+class Lease:
+    """A claim on one subscription. ``token`` fences it: once another claim took the subscription
+    over, every write made with the old token (renewal, delivery record) changes nothing."""
+
+    subscription_id: str
+    token: str
+    failing: bool = False
+
+
 class _Recorder:
     """Writes a chain's deliveries in groups (one UPDATE and one commit per ``size`` events or
-    ``seconds``). A crash loses at most one unwritten group: those events are sent again, with the
-    same webhook-id (at-least-once, as Standard Webhooks expects receivers to handle)."""
+    ``seconds``), renewing the lease in the same transaction. A crash loses at most one unwritten
+    group: those events are sent again, with the same webhook-id (at-least-once, as Standard
+    Webhooks expects receivers to handle)."""
 
-    def __init__(self, connection: sa.Connection, subscription_id: str, size: int, seconds: float) -> None:
-        self.connection, self.subscription_id, self.size, self.seconds = connection, subscription_id, size, seconds
+    def __init__(self, connection: sa.Connection, lease: Lease, settings: DeliverySettings) -> None:
+        self.connection, self.lease, self.settings = connection, lease, settings
         self.rows: list[dict[str, Any]] = []
         self.since = 0.0
+        self.expires = time.time() + settings.lease  # a lower bound: the claim was made before
 
     def delivered(self, event: Any, status: int | None) -> bool:
-        """Note a delivery; False when a flush found the subscription ended."""
+        """Note a delivery; False when a flush found the subscription ended or the lease lost."""
         if not self.rows:
             self.since = time.monotonic()
         self.rows.append({"event_id": event.id, "n": event.attempts + 1, "code": status, "at": time.time()})
-        if len(self.rows) >= self.size or time.monotonic() - self.since >= self.seconds:
+        if len(self.rows) >= self.settings.group or time.monotonic() - self.since >= self.settings.group_seconds:
             return self.flush()
         return True
 
+    def must_renew(self) -> bool:
+        """True when the lease might not outlast one more attempt (its deadline plus a margin)."""
+        return time.time() >= self.expires - self.settings.timeout - self.settings.lease / 4
+
     def flush(self) -> bool:
-        """Write the noted deliveries; False when the subscription has ended (stop sending)."""
-        if not self.rows:
-            return True
-        self.connection.execute(
-            events.update()
-            .where(events.c.id == sa.bindparam("event_id"), sa.or_(events.c.status == PENDING, events.c.status == CANCELLED))
-            .values(status=DELIVERED, attempts=sa.bindparam("n"), last_status=sa.bindparam("code"),
-                    last_error=None, delivered_at=sa.bindparam("at")),
-            self.rows,
-        )  # fmt: skip
+        """Renew the lease and write the noted deliveries in one transaction. False (and nothing
+        written) when the lease was taken over; False after writing when the subscription ended."""
+        now = time.time()
+        values: dict[str, Any] = {"lease_until": now + self.settings.lease}
+        if self.rows:
+            values["failing_since"] = None  # a success ends a run of failures
         status = self.connection.execute(
-            sa.select(subscriptions.c.status).where(subscriptions.c.id == self.subscription_id)
+            subscriptions.update()
+            .where(subscriptions.c.id == self.lease.subscription_id, subscriptions.c.lease_owner == self.lease.token)
+            .values(**values)
+            .returning(subscriptions.c.status)
         ).scalar()
+        if status is None:
+            self.connection.rollback()
+            self.rows = []
+            return False  # another claim owns it now: stop without writing
+        if self.rows:
+            self.connection.execute(
+                events.update()
+                .where(events.c.id == sa.bindparam("event_id"), sa.or_(events.c.status == PENDING, events.c.status == CANCELLED))
+                .values(status=DELIVERED, attempts=sa.bindparam("n"), last_status=sa.bindparam("code"),
+                        last_error=None, delivered_at=sa.bindparam("at")),
+                self.rows,
+            )  # fmt: skip
         self.connection.commit()
         self.rows = []
+        self.expires = now + self.settings.lease
         return status == ACTIVE
 
 
@@ -173,15 +235,18 @@ class Worker:
     ) -> None:
         self.store, self.engine, self.settings, self.sender = store, store.engine, settings, sender
         self.unsubscribe_upstream = unsubscribe_upstream
-        self.name = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        self.name = f"{socket.gethostname()[:30]}:{os.getpid()}"
         self.wake = threading.Event()
         self._next_maintenance = 0.0
         self._pg = self.engine.dialect.name == "postgresql"
 
     # --- claiming ----------------------------------------------------------------------------------
 
-    def claim(self, limit: int) -> list[str]:
-        """Lease up to ``limit`` subscriptions whose oldest pending event is due."""
+    def claim(self, limit: int, failing: bool | None = None) -> list[Lease]:
+        """Lease up to ``limit`` subscriptions whose oldest pending event is due, each under a new
+        token. ``failing``: only those whose last attempt failed (True), only the others (False)."""
+        if limit <= 0:
+            return []
         now = time.time()
         head, earlier = events.alias("head"), events.alias("earlier")
         due = sa.select(head.c.subscription_id).where(
@@ -193,51 +258,43 @@ class Worker:
                 earlier.c.id < head.c.id,
             ),
         )
-        candidates = (
-            sa.select(subscriptions.c.id)
-            .where(subscriptions.c.status == ACTIVE, subscriptions.c.lease_until < now, subscriptions.c.id.in_(due))
-            .limit(limit)
+        candidates = sa.select(subscriptions.c.id, subscriptions.c.failing_since).where(
+            subscriptions.c.status == ACTIVE, subscriptions.c.lease_until < now, subscriptions.c.id.in_(due)
         )
+        if failing is not None:
+            lane = subscriptions.c.failing_since
+            candidates = candidates.where(lane.is_not(None) if failing else lane.is_(None))
+        candidates = candidates.limit(limit)
         if self._pg:
             candidates = candidates.with_for_update(skip_locked=True)
+        token = f"{secrets.token_hex(8)}@{self.name}"[:64]
         with self.engine.begin() as connection:
-            ids = connection.execute(candidates).scalars().all()
-            if not ids:
+            rows = connection.execute(candidates).all()
+            if not rows:
                 return []
             claimed = connection.execute(
                 subscriptions.update()
-                .where(subscriptions.c.id.in_(ids), subscriptions.c.lease_until < now)
-                .values(lease_owner=self.name, lease_until=now + self.settings.lease)
-                .returning(subscriptions.c.id)
-            )
-            return list(claimed.scalars().all())
+                .where(subscriptions.c.id.in_([row.id for row in rows]), subscriptions.c.lease_until < now)
+                .values(lease_owner=token, lease_until=now + self.settings.lease)
+                .returning(subscriptions.c.id, subscriptions.c.failing_since)
+            ).all()
+        return [Lease(row.id, token, row.failing_since is not None) for row in claimed]
 
-    def _renew(self, subscription_id: str) -> bool:
-        with self.engine.begin() as connection:
-            return (
-                connection.execute(
-                    subscriptions.update()
-                    .where(subscriptions.c.id == subscription_id, subscriptions.c.lease_owner == self.name)
-                    .values(lease_until=time.time() + self.settings.lease)
-                ).rowcount
-                == 1
-            )
-
-    def _release(self, subscription_id: str) -> None:
+    def _release(self, lease: Lease) -> None:
         with self.engine.begin() as connection:
             connection.execute(
                 subscriptions.update()
-                .where(subscriptions.c.id == subscription_id, subscriptions.c.lease_owner == self.name)
+                .where(subscriptions.c.id == lease.subscription_id, subscriptions.c.lease_owner == lease.token)
                 .values(lease_owner=None, lease_until=0.0)
             )
 
     # --- delivering --------------------------------------------------------------------------------
 
-    def deliver_subscription(self, subscription_id: str) -> int:
+    def deliver_subscription(self, lease: Lease) -> int:
         """Send the leased subscription's due events in order; returns how many were delivered."""
         delivered = 0
+        subscription_id = lease.subscription_id
         try:
-            renew_at = time.time() + self.settings.lease / 3
             # One connection for the whole chain, and successes written in groups: database round
             # trips, not HTTP, bound a worker (bench/delivery.py measured 3-4x from these two).
             with self.engine.connect() as connection:
@@ -245,7 +302,7 @@ class Worker:
                 if target is None:
                     return 0
                 callback_url, signer = target[0], Webhook(target[1])
-                recorder = _Recorder(connection, subscription_id, self.settings.group, self.settings.group_seconds)
+                recorder = _Recorder(connection, lease, self.settings)
                 while True:
                     batch = connection.execute(
                         sa.select(events.c.id, events.c.webhook_id, events.c.payload, events.c.attempts,
@@ -260,10 +317,8 @@ class Worker:
                     for event in batch:
                         if event.next_attempt_at > time.time():
                             return delivered  # the head waits for its retry; those behind it wait too
-                        if time.time() > renew_at:
-                            if not recorder.flush() or not self._renew(subscription_id):
-                                return delivered  # unsubscribed, or lease lost: another worker has it
-                            renew_at = time.time() + self.settings.lease / 3
+                        if recorder.must_renew() and not recorder.flush():
+                            return delivered  # unsubscribed, or lease lost: another worker has it
                         attempt = self._send(callback_url, signer, event.webhook_id, event.payload)
                         if attempt.delivered:
                             delivered += 1
@@ -272,7 +327,7 @@ class Worker:
                             return delivered  # the subscription ended meanwhile
                         if not recorder.flush():
                             return delivered
-                        if self._record_failure(connection, subscription_id, event, attempt) != FAILED:
+                        if self._record_failure(connection, lease, event, attempt) != FAILED:
                             return delivered  # retry scheduled, or the subscription ended
                     if not recorder.flush():
                         return delivered
@@ -280,7 +335,7 @@ class Worker:
             log.exception("delivery to subscription %s… stopped by an unexpected error", subscription_id[:4])
             return delivered
         finally:
-            self._release(subscription_id)
+            self._release(lease)
 
     def _send(self, url: str, signer: Webhook, webhook_id: str, payload: bytes) -> Attempt:
         timestamp = datetime.now(tz=UTC)
@@ -293,9 +348,21 @@ class Worker:
         }
         return self.sender(url, payload, headers)
 
-    def _record_failure(self, connection: sa.Connection, subscription_id: str, event: Any, attempt: Attempt) -> str:
-        """Write a failed attempt; returns the event's new status ("pending" = retry later)."""
+    def _record_failure(self, connection: sa.Connection, lease: Lease, event: Any, attempt: Attempt) -> str:
+        """Write a failed attempt, fenced by the lease; returns the event's new status ("pending" =
+        retry later, "cancelled" = stop). Disables the subscription once it has failed without a
+        success for ``disable_after`` seconds."""
         now, attempts = time.time(), event.attempts + 1
+        subscription_id = lease.subscription_id
+        failing_since = connection.execute(
+            subscriptions.update()
+            .where(subscriptions.c.id == subscription_id, subscriptions.c.lease_owner == lease.token)
+            .values(lease_until=now + self.settings.lease, failing_since=sa.func.coalesce(subscriptions.c.failing_since, now))
+            .returning(subscriptions.c.failing_since)
+        ).scalar()  # fmt: skip
+        if failing_since is None:
+            connection.rollback()
+            return CANCELLED  # lease lost: the new holder sends it again
         values: dict[str, Any] = {"attempts": attempts, "last_status": attempt.status, "last_error": attempt.error}
         if attempt.status == 410:
             values.update(status=CANCELLED, last_error="subscriber answered 410 Gone: subscription ended")
@@ -312,6 +379,13 @@ class Worker:
         if attempt.status == 410:
             self.store.end(subscription_id, "subscriber answered 410 Gone")
             self.maintain(force=True)
+            return CANCELLED
+        if now - failing_since >= self.settings.disable_after:
+            since = datetime.fromtimestamp(failing_since, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            reason = f"every delivery failed since {since} (last: {attempt.error})"
+            if self.store.disable(subscription_id, reason):
+                log.warning("subscription %s… disabled: %s", subscription_id[:4], reason)
+            return CANCELLED
         return values.get("status", PENDING)
 
     def _delay(self, attempts: int, retry_after: float | None) -> float:
@@ -344,24 +418,34 @@ class Worker:
                 delivered += sum(pool.map(self.deliver_subscription, claimed))
         return delivered
 
+    def claim_lanes(self, running: dict[Future[int], bool]) -> list[Lease]:
+        """Fill free threads: subscriptions whose last attempt failed first, up to their share
+        (``failing_slots``), so they are not starved; healthy ones take every other free thread.
+        A subscriber that turns slow holds a healthy thread for one attempt deadline at most."""
+        free = self.settings.concurrency - len(running)
+        failing_free = min(free, self.settings.failing_slots - sum(running.values()))
+        claimed = self.claim(failing_free, failing=True)
+        return claimed + self.claim(free - len(claimed), failing=False)
+
     def run(self, stop: threading.Event) -> None:
         log.info("delivery worker %s started", self.name)
-        running: set[Future[int]] = set()
+        running: dict[Future[int], bool] = {}  # chain -> whether it runs in the failing lane
         with ThreadPoolExecutor(self.settings.concurrency, thread_name_prefix="deliver") as pool:
             while not stop.is_set():
                 try:
                     self.maintain()
-                    free = self.settings.concurrency - len(running)
-                    claimed = self.claim(free) if free > 0 else []
+                    claimed = self.claim_lanes(running)
                 except Exception:
                     log.exception("delivery worker could not reach the database; retrying")
                     claimed = []
                     stop.wait(1.0)
-                running |= {pool.submit(self.deliver_subscription, sid) for sid in claimed}
+                for lease in claimed:
+                    running[pool.submit(self.deliver_subscription, lease)] = lease.failing
                 # Everything due is claimed: wait for a slot to free up, new events, or the next retry.
                 if running:
-                    _, still_running = wait(running, timeout=self.settings.idle_wait, return_when=FIRST_COMPLETED)
-                    running = set(still_running)
+                    done, _ = wait(running, timeout=self.settings.idle_wait, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        del running[future]
                 else:
                     self.wake.wait(self.settings.idle_wait)
                     self.wake.clear()

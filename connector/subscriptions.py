@@ -1,8 +1,9 @@
 """Webhook subscriptions and their outbox, in the service's database.
 
-What is kept and why: the callback URL and the trigger's parameters (to deliver and to show the
-owner); the signing secret, the caller's credential and the upstream registration, encrypted
-(unsubscribing upstream needs them and Power Automate's DELETE carries no key); a digest of the
+What is kept and why: the callback URL, encrypted (Power Automate's and Logic Apps' carry a ``sig``
+that lets anyone start the flow), with its scheme, host and path in clear to show the owner; the
+trigger's parameters; the signing secret, the caller's credential and the upstream registration,
+encrypted (unsubscribing upstream needs them and Power Automate's DELETE carries no key); a digest of the
 credential (``owner``) to list a caller's own subscriptions; and a digest of the receiver token,
 so the database alone does not reveal the URLs the upstream calls.
 """
@@ -17,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 import sqlalchemy as sa
@@ -27,7 +29,7 @@ from connector.vault import Vault, credential_digest
 
 log = logging.getLogger(__name__)
 
-ACTIVE, ENDED = "active", "ended"
+ACTIVE, DISABLED, ENDED = "active", "disabled", "ended"
 PENDING, DELIVERED, FAILED, CANCELLED = "pending", "delivered", "failed", "cancelled"
 
 
@@ -48,12 +50,26 @@ def new_webhook_id() -> str:
     return "msg_" + secrets.token_urlsafe(18)
 
 
+def display_url(url: str) -> str:
+    """Scheme, host and path of a callback URL: what a listing may show (no query, no fragment)."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
+
+
+class TooManySubscriptions(Exception):
+    """The credential already has as many subscriptions as allowed."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
+        self.limit = limit
+
+
 @dataclass(frozen=True)
 class Subscription:
     id: str
     catalog: str
     trigger: str
-    callback_url: str
+    callback: str  # scheme, host and path: the whole URL is read only to deliver
     params: dict[str, Any]
     status: str
     upstream_removed: bool
@@ -64,7 +80,7 @@ class Subscription:
             row.id,
             row.catalog,
             row.trigger,
-            row.callback_url,
+            row.callback_display or "",
             orjson.loads(row.params),
             row.status,
             row.upstream_removed,
@@ -83,22 +99,41 @@ class Created:
 
 
 class SubscriptionStore:
-    def __init__(self, engine: sa.Engine, vault: Vault) -> None:
-        self.engine, self.vault = engine, vault
+    def __init__(self, engine: sa.Engine, vault: Vault, max_per_owner: int = 0) -> None:
+        self.engine, self.vault, self.max_per_owner = engine, vault, max_per_owner
         dialect = engine.dialect.name
         self._insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+    def seal_callbacks(self) -> int:
+        """Encrypt callback URLs stored in clear by earlier versions (rows with no display form)."""
+        with self.engine.begin() as connection:
+            rows = connection.execute(
+                sa.select(subscriptions.c.id, subscriptions.c.callback_url).where(
+                    subscriptions.c.callback_display.is_(None)
+                )
+            ).all()
+            for row in rows:
+                connection.execute(
+                    subscriptions.update()
+                    .where(subscriptions.c.id == row.id)
+                    .values(callback_url=self.vault.encrypt(row.callback_url), callback_display=display_url(row.callback_url))
+                )  # fmt: skip
+        return len(rows)
 
     # --- subscriptions ---------------------------------------------------------------------------
 
     def create(self, catalog: str, trigger: str, credential: str, callback_url: str, params: dict[str, Any]) -> Created:
-        """A new subscription, not yet registered upstream (``set_upstream`` records that)."""
+        """A new subscription, not yet registered upstream (``set_upstream`` records that).
+        Raises :class:`TooManySubscriptions` when the credential has ``max_per_owner`` already."""
         subscription_id, token, secret = secrets.token_urlsafe(24), secrets.token_urlsafe(32), new_secret()
+        owner = owner_of(credential, catalog)
         row = {
             "id": subscription_id,
             "catalog": catalog,
             "trigger": trigger,
-            "owner": owner_of(credential, catalog),
-            "callback_url": callback_url,
+            "owner": owner,
+            "callback_url": self.vault.encrypt(callback_url),
+            "callback_display": display_url(callback_url),
             "params": orjson.dumps(params, default=str).decode(),
             "secret": self.vault.encrypt(secret),
             "credential": self.vault.encrypt(credential),
@@ -110,8 +145,14 @@ class SubscriptionStore:
             "lease_until": 0.0,
         }
         with self.engine.begin() as connection:
+            if self.max_per_owner > 0:
+                held = connection.execute(
+                    sa.select(sa.func.count()).where(subscriptions.c.owner == owner, subscriptions.c.status != ENDED)
+                ).scalar_one()
+                if held >= self.max_per_owner:
+                    raise TooManySubscriptions(self.max_per_owner)
             connection.execute(subscriptions.insert().values(**row))
-        subscription = Subscription(subscription_id, catalog, trigger, callback_url, params, ACTIVE, False)
+        subscription = Subscription(subscription_id, catalog, trigger, row["callback_display"], params, ACTIVE, False)
         return Created(subscription, secret, token)
 
     def set_upstream(self, subscription_id: str, reference: dict[str, Any]) -> None:
@@ -158,7 +199,7 @@ class SubscriptionStore:
         with self.engine.begin() as connection:
             ended = connection.execute(
                 subscriptions.update()
-                .where(subscriptions.c.id == subscription_id, subscriptions.c.status == ACTIVE)
+                .where(subscriptions.c.id == subscription_id, subscriptions.c.status != ENDED)
                 .values(status=ENDED, ended_reason=reason)
             ).rowcount
             connection.execute(
@@ -168,6 +209,44 @@ class SubscriptionStore:
             )
         return ended == 1
 
+    def disable(self, subscription_id: str, reason: str) -> bool:
+        """Stop delivering to an active subscription; its pending events become failed (listed, and
+        sent again by :meth:`enable`). False when it was not active."""
+        with self.engine.begin() as connection:
+            changed = connection.execute(
+                subscriptions.update()
+                .where(subscriptions.c.id == subscription_id, subscriptions.c.status == ACTIVE)
+                .values(status=DISABLED, disabled_reason=reason, lease_owner=None, lease_until=0.0)
+            ).rowcount
+            if changed:
+                connection.execute(
+                    events.update()
+                    .where(events.c.subscription_id == subscription_id, events.c.status == PENDING)
+                    .values(status=FAILED, last_error=f"not sent: subscription disabled ({reason})")
+                )
+        return changed == 1
+
+    def enable(self, subscription_id: str, retry_failed: bool = True) -> int | None:
+        """Make a disabled (or active) subscription active again, with a clean health record, and
+        queue its failed events again when ``retry_failed``. Returns how many were queued; None
+        when the subscription has ended."""
+        now = time.time()
+        with self.engine.begin() as connection:
+            changed = connection.execute(
+                subscriptions.update()
+                .where(subscriptions.c.id == subscription_id, subscriptions.c.status != ENDED)
+                .values(status=ACTIVE, disabled_reason=None, failing_since=None)
+            ).rowcount
+            if not changed:
+                return None
+            if not retry_failed:
+                return 0
+            return connection.execute(
+                events.update()
+                .where(events.c.subscription_id == subscription_id, events.c.status == FAILED)
+                .values(status=PENDING, attempts=0, next_attempt_at=now)
+            ).rowcount
+
     def delivery_target(self, connection: sa.Connection, subscription_id: str) -> tuple[str, str] | None:
         """(callback URL, signing secret) of an active subscription, read on the caller's connection."""
         row = connection.execute(
@@ -175,7 +254,7 @@ class SubscriptionStore:
                 subscriptions.c.id == subscription_id, subscriptions.c.status == ACTIVE
             )
         ).one_or_none()
-        return (row.callback_url, self.vault.decrypt(row.secret)) if row else None
+        return (self.vault.decrypt(row.callback_url), self.vault.decrypt(row.secret)) if row else None
 
     def remove_upstream(self, subscription: Subscription, unsubscribe: Unsubscribe) -> bool:
         """Unregister upstream with the stored credential. False (logged) when the upstream call
@@ -214,10 +293,12 @@ class SubscriptionStore:
                 sa.select(
                     subscriptions.c.id,
                     subscriptions.c.trigger,
-                    subscriptions.c.callback_url,
+                    subscriptions.c.callback_display.label("callback_url"),
                     subscriptions.c.params,
                     subscriptions.c.status,
                     subscriptions.c.ended_reason,
+                    subscriptions.c.disabled_reason,
+                    subscriptions.c.failing_since,
                     subscriptions.c.created_at,
                 )
                 .where(subscriptions.c.owner == owner_of(credential, catalog))
@@ -240,9 +321,10 @@ class SubscriptionStore:
 
     # --- the outbox ------------------------------------------------------------------------------
 
-    def enqueue(self, subscription_id: str, items: list[tuple[str, dict[str, Any]]]) -> int:
+    def enqueue(self, subscription_id: str, items: list[tuple[str, dict[str, Any]]], held: str | None = None) -> int:
         """Write events to the outbox in one transaction; an event key seen before is skipped.
-        Returns how many were new."""
+        ``held``: the reason they are not to be sent now (a disabled subscription): they are kept as
+        failed, for :meth:`enable` to send. Returns how many were new."""
         if not items:
             return 0
         now = time.time()
@@ -252,7 +334,8 @@ class SubscriptionStore:
                 "event_key": key,
                 "webhook_id": new_webhook_id(),
                 "payload": orjson.dumps(event),
-                "status": PENDING,
+                "status": PENDING if held is None else FAILED,
+                "last_error": None if held is None else f"not sent: {held}",
                 "attempts": 0,
                 "next_attempt_at": now,
                 "created_at": now,

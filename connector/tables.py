@@ -23,7 +23,8 @@ idempotency_keys = sa.Table(
 )
 
 # A webhook subscription: where to deliver, how to sign, and (encrypted) what unsubscribing upstream
-# needs, because Power Automate's DELETE carries no API key. ``id`` is the unguessable capability in
+# needs, because Power Automate's DELETE carries no API key. ``status`` is active, disabled (failing
+# for too long; its owner re-enables it) or ended. ``lease_owner`` holds the token of the current claim. ``id`` is the unguessable capability in
 # the subscription's URL; ``receiver_hash`` the SHA-256 of the token in the upstream callback URL.
 subscriptions = sa.Table(
     "subscriptions",
@@ -32,7 +33,8 @@ subscriptions = sa.Table(
     sa.Column("catalog", sa.String(64), nullable=False),
     sa.Column("trigger", sa.String(64), nullable=False),
     sa.Column("owner", sa.String(64), nullable=False, index=True),
-    sa.Column("callback_url", sa.Text, nullable=False),
+    sa.Column("callback_url", sa.Text, nullable=False),  # encrypted: its query string can be a capability
+    sa.Column("callback_display", sa.Text, nullable=True),  # scheme, host and path only, for listings
     sa.Column("params", sa.Text, nullable=False),
     sa.Column("secret", sa.Text, nullable=False),
     sa.Column("credential", sa.Text, nullable=False),
@@ -44,6 +46,8 @@ subscriptions = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("lease_owner", sa.String(64), nullable=True),
     sa.Column("lease_until", sa.Float, nullable=False, default=0.0),
+    sa.Column("failing_since", sa.Float, nullable=True),  # first failed attempt since the last success
+    sa.Column("disabled_reason", sa.Text, nullable=True),
 )
 
 # The outbox: one row per event to deliver, written before the receiver answers. ``id`` orders a

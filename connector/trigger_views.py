@@ -13,6 +13,8 @@ Paths under ``/<connector>``:
   none): the id is an unguessable capability.
 - ``POST hooks/<token>`` — the receiver the upstream calls; events are in the outbox before it answers.
 - ``GET subscriptions``, ``GET subscriptions/<id>/deliveries`` — the caller's own, by credential.
+- ``POST subscriptions/<id>/enable`` and ``/disable`` — the owner turns deliveries back on (a
+  subscription failing for too long is disabled by the worker) or off.
 """
 
 from __future__ import annotations
@@ -34,14 +36,23 @@ from connector.jsonio import json_response
 from connector.ratelimit import CredentialLimit
 from connector.runtime import TextInput, credential_of, read_payload
 from connector.ssrf import check_callback_url
-from connector.subscriptions import ACTIVE, ENDED, SubscriptionStore, Unsubscribe
-from connector.triggers import DeliveryListSchema, PollingTrigger, SubscriptionListSchema, WebhookTrigger
+from connector.subscriptions import DISABLED, ENDED, SubscriptionStore, TooManySubscriptions, Unsubscribe
+from connector.triggers import (
+    DeliveryListSchema,
+    EnableSchema,
+    PollingTrigger,
+    SubscriptionListSchema,
+    SubscriptionStateSchema,
+    WebhookTrigger,
+)
 from connector.upstream import UpstreamService
 
 log = logging.getLogger(__name__)
 
 STATE = "triggerState"
 LISTING, DELIVERIES = SubscriptionListSchema(), DeliveryListSchema()
+ENABLE, STATE_CHANGE = EnableSchema(), SubscriptionStateSchema()
+ENABLE_TEXT = TextInput(ENABLE)
 MAX_STATE = 4096  # characters of triggerState accepted back
 
 
@@ -50,9 +61,14 @@ def encode_state(cursor: Any) -> str:
 
 
 def decode_state(text: str) -> Any:
+    if len(text) > MAX_STATE:
+        raise Problem(
+            422,
+            f"{STATE} is longer than any state this service writes ({MAX_STATE} characters); start again without it.",
+            errors={STATE: [f"Longer than {MAX_STATE} characters."]},
+            kind="trigger-state-too-long",
+        )
     try:
-        if len(text) > MAX_STATE:
-            raise ValueError
         return orjson.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
     except (ValueError, binascii.Error):
         raise Problem(
@@ -104,6 +120,12 @@ class TriggerRoutes:
             blueprint.add_url_rule("/subscriptions", "subscriptions", self.list_subscriptions, methods=["GET"])
             blueprint.add_url_rule(
                 "/subscriptions/<subscription_id>/deliveries", "deliveries", self.list_deliveries, methods=["GET"]
+            )
+            blueprint.add_url_rule(
+                "/subscriptions/<subscription_id>/enable", "enable_subscription", self.enable, methods=["POST"]
+            )
+            blueprint.add_url_rule(
+                "/subscriptions/<subscription_id>/disable", "disable_subscription", self.disable, methods=["POST"]
             )
             blueprint.add_url_rule("/hooks/<token>", "receiver", self.receive, methods=["POST"])
 
@@ -176,7 +198,15 @@ class TriggerRoutes:
                 raise validation_problem(exc.messages) from None
             callback = check_callback_url(data["callback_url"], allow_private=self.allow_private)
             params = {k: v for k, v in data.items() if k != "callback_url"}
-            created = self.store.create(self.catalog.name, trigger.key, credential, callback, params)
+            try:
+                created = self.store.create(self.catalog.name, trigger.key, credential, callback, params)
+            except TooManySubscriptions as exc:
+                raise Problem(
+                    409,
+                    f"This API key already has {exc.limit} subscriptions on this connector, the most allowed; "
+                    "delete one you no longer use (DELETE its URL) before subscribing again.",
+                    kind="too-many-subscriptions",
+                ) from None
             subscription_id = created.subscription.id
             receiver = f"{self.base}/hooks/{created.receiver_token}"
             try:
@@ -196,7 +226,7 @@ class TriggerRoutes:
         subscription = self.store.get(subscription_id)
         if subscription is None or subscription.catalog != self.catalog.name:
             raise Problem(404, "No such subscription.")
-        if subscription.status == ACTIVE:
+        if subscription.status != ENDED:
             self.store.end(subscription_id, "unsubscribed")
         if not subscription.upstream_removed:
             self.store.remove_upstream(subscription, self.unsubscribe_upstream)  # else the worker retries
@@ -219,7 +249,9 @@ class TriggerRoutes:
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise Problem(400, f"The callback body is not in the expected shape ({type(exc).__name__}).") from None
         events = [(key, trigger.event_schema.dump(event)) for key, event in items]
-        new = self.store.enqueue(subscription.id, events)
+        # A disabled subscription's events are kept as failed, for its owner to send by re-enabling it.
+        held = "subscription disabled" if subscription.status == DISABLED else None
+        new = self.store.enqueue(subscription.id, events, held=held)
         if new:
             self.wake()
         return json_response({"received": len(events), "new": new})
@@ -235,6 +267,36 @@ class TriggerRoutes:
         if not self.store.is_owned(subscription_id, self.catalog.name, credential):
             raise Problem(404, "No such subscription for this credential.")
         return json_response(DELIVERIES.dump({"items": self.store.deliveries(subscription_id)}))
+
+    def _owned(self, subscription_id: str) -> None:
+        credential = credential_of(self.catalog)
+        self.hit(credential)
+        if not self.store.is_owned(subscription_id, self.catalog.name, credential):
+            raise Problem(404, "No such subscription for this credential.")
+
+    def enable(self, subscription_id: str) -> Response:
+        """Deliver again; the failed events are queued again unless ``retry_failed`` is false."""
+        self._owned(subscription_id)
+        try:
+            data = ENABLE.load(read_payload("POST", ENABLE_TEXT))
+        except ValidationError as exc:
+            raise validation_problem(exc.messages) from None
+        requeued = self.store.enable(subscription_id, retry_failed=data.get("retry_failed", True))
+        if requeued is None:
+            raise Problem(409, "This subscription has ended; subscribe again.", kind="subscription-ended")
+        if requeued:
+            self.wake()
+        return json_response(STATE_CHANGE.dump({"id": subscription_id, "status": "active", "requeued": requeued}))
+
+    def disable(self, subscription_id: str) -> Response:
+        """Stop delivering until re-enabled; pending and new events are kept as failed."""
+        self._owned(subscription_id)
+        subscription = self.store.get(subscription_id)
+        assert subscription is not None
+        if subscription.status == ENDED:
+            raise Problem(409, "This subscription has ended; subscribe again.", kind="subscription-ended")
+        self.store.disable(subscription_id, "disabled by its owner")
+        return json_response(STATE_CHANGE.dump({"id": subscription_id, "status": DISABLED, "requeued": 0}))
 
 
 def wake_worker() -> None:

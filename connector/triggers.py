@@ -78,6 +78,7 @@ class SubscribeSchema(InputSchema):
         summary="Callback URL",
         description="Where events are delivered (Power Automate fills this in).",
         visibility="internal",
+        max_length=2048,
         metadata={"x-ms-notification-url": True},
     )
 
@@ -106,10 +107,25 @@ class SubscriptionInfoSchema(OutputSchema):
 
     id = f.String(required=True, summary="Subscription Id", description="The subscription's id.")
     trigger = f.String(required=True, summary="Trigger", description="The trigger's key.")
-    callback_url = f.String(required=True, summary="Callback URL", description="Where events are delivered.")
+    callback_url = f.String(
+        required=True,
+        summary="Callback URL",
+        description="Scheme, host and path of where events are delivered; the query string, which can hold "
+        "a signature, is never shown.",
+    )
     params = f.Dict(summary="Parameters", description="The trigger's parameters.")
-    status = f.String(required=True, summary="Status", description="active or ended.")
+    status = f.String(
+        required=True,
+        summary="Status",
+        description="active; disabled (deliveries failed for too long, or its owner disabled it: enable it "
+        "again with POST on its URL + /enable); or ended.",
+    )
     ended_reason = f.String(summary="Ended Because", description="Why it ended, when it has.")
+    disabled_reason = f.String(summary="Disabled Because", description="Why it is disabled, when it is.")
+    failing_since = f.Float(
+        summary="Failing Since",
+        description="Unix time of the first failed delivery since the last success, while deliveries fail.",
+    )
     created_at = f.Float(required=True, summary="Created At", description="Unix time of the subscription.")
 
 
@@ -117,6 +133,23 @@ class SubscriptionListSchema(OutputSchema):
     """The caller's webhook subscriptions, newest first."""
 
     items = f.List(f.Nested(SubscriptionInfoSchema), required=True, summary="Items", description="Subscriptions.")
+
+
+class EnableSchema(InputSchema):
+    """Options of re-enabling a subscription."""
+
+    retry_failed = f.Boolean(
+        summary="Retry Failed Events",
+        description="Send the subscription's failed events again, oldest first (default true).",
+    )
+
+
+class SubscriptionStateSchema(OutputSchema):
+    """A subscription after enabling or disabling it."""
+
+    id = f.String(required=True, summary="Subscription Id", description="The subscription's id.")
+    status = f.String(required=True, summary="Status", description="active or disabled.")
+    requeued = f.Integer(required=True, summary="Events Queued Again", description="Failed events queued again.")
 
 
 class DeliverySchema(OutputSchema):

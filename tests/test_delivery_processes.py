@@ -90,7 +90,13 @@ def stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
 def test_sigkill_of_the_service_loses_nothing(database_url, tmp_path):
     with running_subscriber(delay=0.01) as subscriber:
         (order,) = fill_outbox(database_url, subscriber.url, 1, 150)
-        env = environment(database_url, tmp_path, CONNECTOR_DELIVERY_LEASE="1", CONNECTOR_CATALOGS="egoi")
+        env = environment(
+            database_url,
+            tmp_path,
+            CONNECTOR_DELIVERY_LEASE="1",
+            CONNECTOR_DELIVERY_TIMEOUT="0.4",
+            CONNECTOR_CATALOGS="egoi",
+        )
         port = free_port()
         service = start(["serve", "--port", str(port)], env)  # the embedded worker delivers
         try:

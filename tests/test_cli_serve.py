@@ -111,3 +111,46 @@ def test_migrate_creates_the_schema(tmp_path, monkeypatch):
         assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == HEAD
         tables = set(sa.inspect(connection).get_table_names())
     assert {"idempotency_keys", "subscriptions", "events"} <= tables
+
+
+@pytest.mark.parametrize("command", [["migrate"], ["worker", "--help"], ["export", "--help"]])
+def test_python_dash_m_reaches_every_command(command, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONNECTOR_")}
+    env["CONNECTOR_DATA_DIR"] = str(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "connector.cli", *command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "No such command" not in done.stderr
+
+
+def test_each_instance_has_its_own_control_socket(tmp_path):
+    """Two services on one host keep their own gunicorn control socket (``gunicornc -s``) in their
+    data directories, not one shared path that the second would take over. The second runs the
+    sync worker (``--threads 1``), whose own errors are problem+json too."""
+    from gunicorn.ctl.client import ControlClient
+    from serving import connector_serve, exchange
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    env = {"CONNECTOR_WORKER": "off"}
+    with (
+        connector_serve(tmp_path / "a", env) as first,
+        connector_serve(tmp_path / "b", env, ("--threads", "1")) as second,
+    ):
+        for served in (first, second):
+            path = served.data_dir / f"gunicorn-{served.port}.ctl"
+            deadline = time.monotonic() + 10  # the master opens it once its workers are up
+            while not path.is_socket() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert path.is_socket()
+            with ControlClient(str(path), timeout=10) as client:
+                listeners = client.send_command("show listeners")["listeners"]
+            assert [f"127.0.0.1:{served.port}" in listener["address"] for listener in listeners] == [True]
+            assert requests.get(f"{served.url}/readyz", timeout=5).status_code == 200
+        assert not (tmp_path / "a" / ".gunicorn").exists()
+        assert not (tmp_path / "b" / ".gunicorn").exists()
+
+        answer = exchange(second.port, b"GET /healthz?" + b"q" * 9000 + b" HTTP/1.1\r\nHost: t\r\n\r\n")
+        assert answer.startswith(b"HTTP/1.1 414 ")
+        assert b"Content-Type: application/problem+json\r\n" in answer

@@ -94,7 +94,7 @@ def multipart_of_size(size: int, email: str) -> tuple[str, bytes]:
 
 
 def json_of_size(size: int, email: str) -> bytes:
-    body = json.dumps({"list_id": 1, "email": email, "last_name": "Tail"}).encode()
+    body = json.dumps({"list_id": 1, "email": email, "first_name": "Ana", "last_name": "Tail"}).encode()
     return body + b" " * (size - len(body))  # white space keeps it valid JSON of the exact size
 
 

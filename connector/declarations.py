@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, pre_load, validates_schema
 
+from connector.fields import unbounded_strings
 from connector.upstream import SplitCredential, UpstreamCall
 
 OPERATION_ID = re.compile(r"^[A-Z][A-Za-z0-9]*$")
@@ -108,6 +109,17 @@ class Operation:
     @property
     def path(self) -> str:
         return f"/{self.path_prefix}/{self.key}"
+
+    @cached_property
+    def input_required(self) -> bool:
+        """Whether a call must carry input: true when an empty input fails validation (a required
+        field, an any-of or one-of rule, a schema check). The runtime reads a missing body as an empty
+        one, so the specs mark the body required exactly when the runtime refuses it without one."""
+        try:
+            self.input_schema.load({})
+        except ValidationError:
+            return True
+        return False
 
     def perform(self, data: dict[str, Any], upstream: UpstreamCall) -> Any:
         raise NotImplementedError
@@ -220,6 +232,22 @@ class Catalog:
                 self.service(op.upstream)
             except KeyError as exc:
                 problems.append(str(exc))
+        problems += self.unbounded_inputs()
+        return problems
+
+    def unbounded_inputs(self) -> list[str]:
+        """Input strings without a maximum length. Such a value reaches the upstream whatever its
+        size (a megabyte in a query string is a 414 there and a 502 here); with a maximum it is a
+        422 naming the field, and the specs document the bound as maxLength. Choices count as
+        bounded (by their longest option); a pattern alone does not (see connector.fields.max_length)."""
+        problems = []
+        for op in (*self.operations, *self.triggers):
+            name = getattr(op, "operation_id", op.__name__)
+            for path in unbounded_strings(op.Input()):
+                problems.append(
+                    f"{self.name}: {name}: input field {path} is a string without a maximum length "
+                    "(give it max_length=..., or choices)"
+                )
         return problems
 
 

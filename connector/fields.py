@@ -136,8 +136,49 @@ class Described:
         super().__init__(*args, metadata=md, **kwargs)  # type: ignore[call-arg]
 
 
+def length_message(minimum: int | None, maximum: int | None) -> str:
+    if minimum:
+        return f"Write from {minimum} to {maximum} characters."
+    return f"Write at most {maximum} characters."
+
+
+def _with(validators: Any, extra: validate.Validator) -> list[Any]:
+    """``extra`` first (a cheap length check before any pattern), then the field's own validators."""
+    if validators is None:
+        return [extra]
+    return [extra, *(validators if isinstance(validators, (list, tuple)) else [validators])]
+
+
 class String(Described, fields.String):
-    pass
+    """A string; ``max_length`` (and ``min_length``) bound it, documented as maxLength/minLength.
+
+    Every string of an operation's input needs a maximum (checked at start-up, see
+    :func:`max_length`): an unbounded value would travel upstream, into a query string that the
+    upstream refuses (414) or a body it truncates, instead of being a 422 naming the field.
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        max_length: int | None = None,
+        min_length: int | None = None,
+        too_long: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if max_length is not None or min_length is not None:
+            error = length_message(min_length, max_length) if max_length else f"Write at least {min_length} characters."
+            length = validate.Length(min=min_length, max=max_length, error=error)
+            kwargs["validate"] = _with(kwargs.get("validate"), length)
+        self.max_length = max_length
+        self.too_long = too_long or (f"Write at most {max_length} characters." if max_length else "")
+        super().__init__(*args, **kwargs)
+
+    def _validate(self, value: Any) -> None:
+        """An over-long value gets one message, the length's (or ``too_long``), before any pattern
+        or other validator looks at it."""
+        if self.max_length is not None and isinstance(value, str) and len(value) > self.max_length:
+            raise ValidationError(self.too_long)
+        super()._validate(value)
 
 
 class Integer(Described, fields.Integer):
@@ -203,8 +244,20 @@ class Dict(Described, fields.Dict):
     pass
 
 
-class Email(Described, fields.Email):
+EMAIL_MAX = 254  # the longest address SMTP can carry (RFC 5321, 4.5.3.1)
+
+
+class Email(String, fields.Email):
+    """An email address, at most 254 characters unless ``max_length`` says otherwise."""
+
     default_error_messages = {"invalid": "Not a valid email address: expected the form name@example.com."}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", EMAIL_MAX)
+        super().__init__(*args, **kwargs)
+
+
+PHONE_MAX = 24  # 3 digits, a hyphen, 20 digits: the longest the pattern admits
 
 
 class Phone(String):
@@ -212,6 +265,8 @@ class Phone(String):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("example", "351-912345678")
+        kwargs.setdefault("max_length", PHONE_MAX)
+        kwargs.setdefault("too_long", PHONE_MESSAGE)  # longer than the pattern admits: name the format
         validators = [FullMatch(PHONE_PATTERN, error=PHONE_MESSAGE)]
         super().__init__(*args, validate=validators, **kwargs)
 
@@ -222,8 +277,11 @@ class _PatternedCalendarString(String):
     pattern: str = ""
     message: str = ""
     parse_format: str = ""
+    length: int = 0  # the pattern's only length, documented as maxLength
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", self.length)
+        kwargs.setdefault("too_long", self.message)
         super().__init__(*args, validate=[FullMatch(self.pattern, error=self.message)], **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
@@ -241,6 +299,7 @@ class Date(_PatternedCalendarString):
     pattern = DATE_PATTERN
     message = DATE_MESSAGE
     parse_format = "%Y-%m-%d"
+    length = 10
 
 
 class DateTime(_PatternedCalendarString):
@@ -249,6 +308,7 @@ class DateTime(_PatternedCalendarString):
     pattern = DATETIME_PATTERN
     message = DATETIME_MESSAGE
     parse_format = "%Y-%m-%d %H:%M:%S"
+    length = 19
 
 
 class Choice(String):
@@ -281,3 +341,51 @@ class Id(BoundedInteger):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, minimum=1, **kwargs)
+
+
+def max_length(field: fields.Field) -> int | None:
+    """The longest text ``field`` accepts, or None when nothing bounds it.
+
+    A ``Length`` validator with a maximum bounds a string, and so does ``OneOf`` (a choice is
+    never longer than its longest option, and the spec's ``enum`` says so). A pattern alone does
+    not count: whether a regexp bounds the length is not something to guess, so patterned fields
+    (phones, dates) carry an explicit ``max_length`` too, which the specs then show.
+    """
+    bounds = []
+    for validator in field.validators:
+        if isinstance(validator, validate.Length) and validator.max is not None:
+            bounds.append(validator.max)
+        elif isinstance(validator, validate.Length) and validator.equal is not None:
+            bounds.append(validator.equal)
+        elif isinstance(validator, validate.OneOf):
+            bounds.append(max((len(str(choice)) for choice in validator.choices), default=0))
+    return min(bounds) if bounds else None
+
+
+def unbounded_strings(schema: Any, prefix: str = "") -> list[str]:
+    """Dotted names of the text values in ``schema`` (an instance) that have no maximum length:
+    string fields, including inside nested schemas, lists and dicts (``[]`` marks a list item,
+    ``{}`` a dict's keys or values). A dict without a values field, or a raw field, takes any
+    text, so it is unbounded too."""
+    found: list[str] = []
+    for name, field in schema.load_fields.items():
+        found += _unbounded(field, prefix + (field.data_key or name))
+    return found
+
+
+def _unbounded(field: fields.Field, path: str) -> list[str]:
+    if isinstance(field, fields.String):
+        return [] if max_length(field) is not None else [path]
+    if isinstance(field, fields.Nested):
+        return unbounded_strings(field.schema, path + ".")
+    if isinstance(field, fields.List):
+        return _unbounded(field.inner, path + "[]")
+    if isinstance(field, fields.Tuple):
+        return [p for i, inner in enumerate(field.tuple_fields) for p in _unbounded(inner, f"{path}[{i}]")]
+    if isinstance(field, fields.Mapping):
+        keys = _unbounded(field.key_field, path + "{key}") if field.key_field is not None else [path + "{key}"]
+        values = _unbounded(field.value_field, path + "{}") if field.value_field is not None else [path + "{}"]
+        return keys + values
+    if isinstance(field, fields.Raw):
+        return [path]
+    return []

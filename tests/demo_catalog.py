@@ -91,7 +91,9 @@ def create_sandbox() -> Flask:
 
 
 class ListInput(InputSchema):
-    prefix = f.String(summary="Prefix", description="Only items whose name starts with this.", example="a")
+    prefix = f.String(
+        max_length=100, summary="Prefix", description="Only items whose name starts with this.", example="a"
+    )
 
 
 class ItemEvent(OutputSchema):
@@ -128,7 +130,9 @@ class WhenItemCreated(PollingTrigger):
 
 
 class HookInput(SubscribeSchema):
-    kinds = f.List(f.String(), summary="Kinds", description="Which kinds of events to receive.", example=["created"])
+    kinds = f.List(
+        f.String(max_length=50), summary="Kinds", description="Which kinds of events to receive.", example=["created"]
+    )
 
 
 class HookEvent(OutputSchema):

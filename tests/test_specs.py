@@ -838,3 +838,37 @@ def test_swagger_enums_have_no_null_choice(catalogs):
         spec = build_spec(catalog, "2.0", PUBLIC_URL)
         bad = [node for node in _walk(spec) if isinstance(node.get("enum"), list) and None in node["enum"]]
         assert not bad, bad
+
+
+def _strings_without_max(spec: Spec, schema: Any, where: str) -> Iterator[str]:
+    """Places in an input schema where a string has neither maxLength nor enum."""
+    schema = spec.flatten(schema)
+    if not isinstance(schema, dict):
+        return
+    if schema.get("type") == "string" and "maxLength" not in schema and "enum" not in schema:
+        yield where
+    for name, prop in schema.get("properties", {}).items():
+        yield from _strings_without_max(spec, prop, f"{where}.{name}")
+    if "items" in schema:
+        yield from _strings_without_max(spec, schema["items"], f"{where}[]")
+    if isinstance(schema.get("additionalProperties"), dict):
+        yield from _strings_without_max(spec, schema["additionalProperties"], f"{where}{{}}")
+
+
+def test_every_input_string_documents_its_max_length(specs):
+    """The start-up check (Catalog.unbounded_inputs) makes every input string bounded; here the
+    bound reaches both documents as maxLength (choices as enum), nested and list items included."""
+    missing = []
+    for name, spec in specs.items():
+        for path, method, op in spec.operations():
+            for parameter in spec.parameters(op):
+                if parameter.get("in") == "path":
+                    continue  # subscription ids, which this service writes
+                schema = (
+                    parameter.get("schema", parameter) if parameter.get("in") == "body" or not spec.v2 else parameter
+                )
+                missing += _strings_without_max(spec, schema, f"{name} {method} {path} {parameter['name']}")
+            if not spec.v2 and "requestBody" in op:
+                body = spec.resolve(op["requestBody"])["content"]["application/json"]["schema"]
+                missing += _strings_without_max(spec, body, f"{name} {method} {path} body")
+    assert missing == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from actions.egoi.fields import AUTOMATION_ORDER_BY, AUTOMATION_STATUSES, LISTS_DROPDOWN, ORDER
+from actions.egoi.fields import AUTOMATION_ORDER_BY, AUTOMATION_STATUSES, LISTS_DROPDOWN, NAME_MAX, ORDER
 from actions.egoi.schemas import PageInput
 from connector import fields as f
 from connector.declarations import Action, InputSchema, OutputSchema
@@ -18,7 +18,9 @@ class ListAutomationsInput(PageInput):
     list_id = f.Id(
         summary="Contact List", description="Only automations of this list.", example=1, dropdown=LISTS_DROPDOWN
     )
-    title = f.String(summary="Title", description="Only automations with this title.", visibility="advanced")
+    title = f.String(
+        max_length=NAME_MAX, summary="Title", description="Only automations with this title.", visibility="advanced"
+    )
     automation_id = f.Id(
         summary="Automation Id", description="Only the automation with this id.", visibility="advanced"
     )

@@ -1,10 +1,18 @@
-"""Campaigns (Marketing API v3): list them with the filters of E-goi's campaign search (seed 000)."""
+"""Campaigns (Marketing API v3): list them with the filters of E-goi's campaign search."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from actions.egoi.fields import CAMPAIGN_CHANNELS, CAMPAIGN_ORDER_BY, CAMPAIGN_STATUSES, LISTS_DROPDOWN, ORDER
+from actions.egoi.fields import (
+    CAMPAIGN_CHANNELS,
+    CAMPAIGN_ORDER_BY,
+    CAMPAIGN_STATUSES,
+    HASH_MAX,
+    LISTS_DROPDOWN,
+    NAME_MAX,
+    ORDER,
+)
 from actions.egoi.schemas import PageInput
 from connector import fields as f
 from connector.declarations import Action, OutputSchema
@@ -43,10 +51,16 @@ class ListCampaignsInput(PageInput):
         dropdown=LISTS_DROPDOWN,
     )
     campaign_hash = f.String(
-        summary="Campaign Hash", description="Only the campaign with this hash.", visibility="advanced"
+        max_length=HASH_MAX,
+        summary="Campaign Hash",
+        description="Only the campaign with this hash.",
+        visibility="advanced",
     )
     internal_name = f.String(
-        summary="Internal Name", description="Only campaigns with this internal name.", visibility="advanced"
+        max_length=NAME_MAX,
+        summary="Internal Name",
+        description="Only campaigns with this internal name.",
+        visibility="advanced",
     )
     created_by = f.Id(
         summary="Created By", description="Only campaigns created by this user id.", visibility="advanced"

@@ -11,7 +11,9 @@ from typing import Any
 
 from marshmallow import ValidationError, validate
 
+from actions.egoi.fields import NAME_MAX
 from actions.egoi.messages import (
+    SENDER_ID_MAX,
     MessageIdOutput,
     MessageIdsOutput,
     batch_of,
@@ -29,7 +31,13 @@ from connector.upstream import UpstreamCall
 
 SEND_PATH = "/email/messages/action/send"
 MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024  # "The maximum size for an attachment is 5Mb"
-# The MIME types of the Attachments table of E-goi's Transactional API docs (seed 001), in its order.
+MAX_ATTACHMENT_BASE64 = -(-MAX_ATTACHMENT_BYTES // 3) * 4  # 5 MB in base64, padding included
+# Lengths, ours (E-goi's Transactional API documentation gives none):
+SUBJECT_MAX = 998  # the longest line RFC 5322 allows in a message header
+BODY_MAX = 1_000_000  # characters of an HTML or text body (mail clients clip far shorter ones)
+DOMAIN_MAX = 253  # the longest DNS name
+# The MIME types of the Attachments table of E-goi's Transactional API docs, in its order
+# (https://developers.e-goi.com/api/transactional/).
 MIME_TYPES = (
     "application/pdf",
     "application/msword",
@@ -92,6 +100,8 @@ class AttachmentInput(InputSchema):
     data = f.String(
         required=True,
         validate=[f.FullMatch(BASE64_PATTERN, error=BASE64_MESSAGE), _at_most_5_mb],
+        max_length=MAX_ATTACHMENT_BASE64,
+        too_long=f"The file is over 5 MB: its base64 can be at most {MAX_ATTACHMENT_BASE64} characters.",
         summary="Content",
         description="The file's content in base64, at most 5 MB once decoded.",
         example="SGVsbG8h",
@@ -126,6 +136,7 @@ class SendEmailInput(InputSchema):
     senderId = f.String(
         required=True,
         validate=validate.Length(min=1, error="Choose a sender."),
+        max_length=SENDER_ID_MAX,
         summary="Send From",
         description="The id of the email sender.",
         visibility="important",
@@ -143,6 +154,7 @@ class SendEmailInput(InputSchema):
     subject = f.String(
         required=True,
         validate=validate.Length(min=1, error="Write a subject."),
+        max_length=SUBJECT_MAX,
         summary="Subject",
         description="The subject of the email.",
         visibility="important",
@@ -150,6 +162,7 @@ class SendEmailInput(InputSchema):
     )
     htmlBody = f.String(
         validate=validate.Length(min=1, error="Write the HTML body, or leave it out."),
+        max_length=BODY_MAX,
         summary="HTML Body",
         description="The HTML version of the body; give this, a text body or both.",
         visibility="important",
@@ -157,6 +170,7 @@ class SendEmailInput(InputSchema):
     )
     textBody = f.String(
         validate=validate.Length(min=1, error="Write the text body, or leave it out."),
+        max_length=BODY_MAX,
         summary="Text Body",
         description="The plain-text version of the body; give this, an HTML body or both.",
         visibility="important",
@@ -166,15 +180,22 @@ class SendEmailInput(InputSchema):
     bcc = _emails("Bcc", "Email addresses that receive a hidden copy.", visibility="advanced")
     replyToId = f.String(
         validate=validate.Length(min=1, error="Give the id of the reply-to address."),
+        max_length=SENDER_ID_MAX,
         summary="Reply To Id",
         description="The id of the address that receives replies to this email.",
         visibility="advanced",
     )
     senderName = f.String(
-        summary="Sender Name", description="Name shown with the sender's address.", visibility="advanced"
+        max_length=NAME_MAX,
+        summary="Sender Name",
+        description="Name shown with the sender's address.",
+        visibility="advanced",
     )
     domain = f.String(
-        summary="Domain", description="Domain of the sender's address (for example example.com).", visibility="advanced"
+        max_length=DOMAIN_MAX,
+        summary="Domain",
+        description="Domain of the sender's address (for example example.com).",
+        visibility="advanced",
     )
     openTracking = f.Boolean(
         summary="Track Opens", description="Track whether the email is opened (default false).", visibility="advanced"

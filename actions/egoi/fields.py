@@ -28,7 +28,7 @@ CONTACT_ID_MESSAGE = "Not a valid contact id: expected 10 hexadecimal characters
 # Formats of a list's fields (GET /lists/{list_id}/fields); extra fields of format options take option ids.
 FIELD_FORMATS = ("date", "text", "cellphone", "phone", "number", "email", "options")
 
-# GET /campaigns (seed 000 and the v3 spec's getAllCampaigns)
+# GET /campaigns (E-goi API v3 guide and spec, getAllCampaigns: https://developers.e-goi.com/api/v3/)
 CAMPAIGN_CHANNELS = ("email", "push", "sms", "smart_sms", "voice", "web_push")
 CAMPAIGN_STATUSES = ("draft", "canceled", "queued", "paused", "sending", "sent")
 CAMPAIGN_ORDER_BY = ("list_id", "internal_name", "created_by", "group_id", "created")
@@ -36,7 +36,15 @@ CAMPAIGN_ORDER_BY = ("list_id", "internal_name", "created_by", "group_id", "crea
 AUTOMATION_STATUSES = ("active", "inactive")
 AUTOMATION_ORDER_BY = ("automation_id", "title", "list_id", "created_by")
 ORDER = ("asc", "desc")
-# Seed 000 documents limit 1..100 for campaigns and automations (the published spec says 1000; the
+# Lengths. E-goi's published specs (https://developers.e-goi.com/api/v3/ and
+# https://developers.e-goi.com/api/transactional/) give no maxLength for any string, so these are
+# our bounds: generous for what E-goi stores, small enough that a value always fits in a query
+# string or a request, so an over-long value is a 422 naming the field rather than a 414 upstream.
+NAME_MAX = 255  # names and titles (contact names, tag names, campaign and automation names)
+HASH_MAX = 64  # E-goi hashes ([a-zA-Z0-9_-], campaign and sender hashes)
+ID_TEXT_MAX = 64  # ids E-goi gives as strings (senders, reply-to addresses), as message ids
+CONTACT_ID_LENGTH = 10
+# E-goi API v3 guide documents limit 1..100 for campaigns and automations (the published spec says 1000; the
 # smaller bound is the one both agree on).
 MAX_PAGE = 100
 
@@ -61,6 +69,8 @@ def list_id(**kwargs: Any) -> f.Id:
 def contact_id(**kwargs: Any) -> f.String:
     return f.String(
         validate=f.FullMatch(CONTACT_ID_PATTERN, error=CONTACT_ID_MESSAGE),
+        max_length=CONTACT_ID_LENGTH,
+        too_long=CONTACT_ID_MESSAGE,
         example="2f3a4b5c6d",
         **kwargs,
     )

@@ -19,11 +19,18 @@ MERGE_TAG_MESSAGE = "Not a valid merge tag: expected tagName:tagValue (for examp
 # Message ids travel in the URL path: letters, digits, hyphens and underscores only.
 MESSAGE_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 MESSAGE_ID_MESSAGE = "Not a valid message id: expected 1 to 64 letters, digits, hyphens or underscores (e.g. 1234)."
+MESSAGE_ID_MAX = 64
+# Lengths of the transactional fields, ours: E-goi's Transactional API documentation
+# (https://developers.e-goi.com/api/transactional/) gives none.
+SENDER_ID_MAX = 64  # a sender's id, as text
+MERGE_TAG_MAX = 2000  # one tagName:tagValue; a value may be a sentence or a paragraph of the message
+CUSTOM_DATA_MAX = 1024  # returned in the status webhooks, so kept small
+GROUP_MAX = 255  # a report label
 
 
 def merge_tags() -> f.List:
     return f.List(
-        f.String(validate=f.FullMatch(MERGE_TAG_PATTERN, error=MERGE_TAG_MESSAGE)),
+        f.String(max_length=MERGE_TAG_MAX, validate=f.FullMatch(MERGE_TAG_PATTERN, error=MERGE_TAG_MESSAGE)),
         summary="Merge Tags",
         description="Values for the gaps in the text, each as tagName:tagValue (for example name:Ana).",
         visibility="advanced",
@@ -51,7 +58,10 @@ def priority() -> f.Choice:
 
 def custom_data() -> f.String:
     return f.String(
-        summary="Custom Data", description="Data returned with the message's status webhooks.", visibility="advanced"
+        max_length=CUSTOM_DATA_MAX,
+        summary="Custom Data",
+        description="Data returned with the message's status webhooks.",
+        visibility="advanced",
     )
 
 
@@ -65,7 +75,10 @@ def registered() -> f.Boolean:
 
 def group() -> f.String:
     return f.String(
-        summary="Group", description="Group of the message, for reports (for example welcome).", visibility="advanced"
+        max_length=GROUP_MAX,
+        summary="Group",
+        description="Group of the message, for reports (for example welcome).",
+        visibility="advanced",
     )
 
 
@@ -120,6 +133,8 @@ class CancelScheduledMessageInput(InputSchema):
     messageId = f.String(
         required=True,
         validate=f.FullMatch(MESSAGE_ID_PATTERN, error=MESSAGE_ID_MESSAGE),
+        max_length=MESSAGE_ID_MAX,
+        too_long=MESSAGE_ID_MESSAGE,
         summary="Message Id",
         description="The id of the scheduled SMS or email, as returned when it was sent.",
         visibility="important",

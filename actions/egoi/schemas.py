@@ -16,6 +16,7 @@ from actions.egoi.fields import (
     FIELDS_DROPDOWN,
     LANGUAGES,
     MAX_PAGE,
+    NAME_MAX,
     contact_id,
     list_id,
 )
@@ -35,8 +36,12 @@ class ContactFields(InputSchema):
     phone = f.Phone(
         summary="Phone", description="Phone of the contact, as ccc-xxxxxxxxx where ccc is the country code."
     )
-    first_name = f.String(summary="First Name", description="First name of the contact.", example="Ana")
-    last_name = f.String(summary="Last Name", description="Last name of the contact.", example="Silva")
+    first_name = f.String(
+        max_length=NAME_MAX, summary="First Name", description="First name of the contact.", example="Ana"
+    )
+    last_name = f.String(
+        max_length=NAME_MAX, summary="Last Name", description="Last name of the contact.", example="Silva"
+    )
     birth_date = f.Date(
         summary="Birth Date", description="Birth date of the contact, as yyyy-mm-dd.", example="1990-01-31"
     )

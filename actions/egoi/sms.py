@@ -9,6 +9,7 @@ from marshmallow import validate
 
 from actions.egoi import sms_length
 from actions.egoi.messages import (
+    SENDER_ID_MAX,
     MessageIdOutput,
     MessageIdsOutput,
     batch_of,
@@ -44,6 +45,7 @@ class SendSMSInput(InputSchema):
         data_key="from",
         required=True,
         validate=validate.Length(min=1, error="Choose a sender."),
+        max_length=SENDER_ID_MAX,
         summary="Send From",
         description="The id of the SMS sender.",
         visibility="important",

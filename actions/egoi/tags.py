@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import validate
 
-from actions.egoi.fields import TAGS_DROPDOWN, contact_ids, list_id
+from actions.egoi.fields import NAME_MAX, TAGS_DROPDOWN, contact_ids, list_id
 from connector import fields as f
 from connector.declarations import Action, InputSchema, OutputSchema
 from connector.errors import Problem
@@ -29,6 +29,7 @@ class AddTagInput(InputSchema):
         dropdown=TAGS_DROPDOWN,
     )
     tag_name = f.String(
+        max_length=NAME_MAX,
         validate=validate.Regexp(r"\s*\S", error="Write the name of the tag (not only spaces)."),
         summary="Tag Name",
         description="The name of the tag to attach, created when the account has none by that name (or give tag_id).",

@@ -18,6 +18,8 @@ from typing import Any
 
 from marshmallow import validate
 
+from actions.egoi.fields import HASH_MAX
+from actions.egoi.messages import GROUP_MAX, MERGE_TAG_MAX, SENDER_ID_MAX
 from actions.egoi.sms import SENDERS_DROPDOWN
 from connector import fields as f
 from connector.declarations import Action, InputSchema, OutputSchema
@@ -31,6 +33,13 @@ REQUEST_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 REQUEST_ID_MESSAGE = "Not a valid request id: expected 1 to 64 letters, digits, - or _ (for example 1001)."
 CODE_PATTERN = r"^[A-Za-z0-9]{1,20}$"
 CODE_MESSAGE = "Not a valid code: expected 1 to 20 letters or digits, without spaces (for example 123456)."
+REQUEST_ID_MAX = 64
+CODE_MAX = 20
+# Lengths, ours (E-goi's documentation of the verify API gives none):
+VERIFY_MESSAGE_MAX = 5000  # the text around the code: enough for an email, SMS limits are E-goi's
+SUBJECT_MAX = 998  # the longest line RFC 5322 allows in a message header
+DEVICE_TOKEN_MAX = 4096  # push tokens are 64 (APNs) to a few hundred (FCM) characters
+TITLE_MAX = 255
 # Paths of the token requests. SMS is in E-goi's spec; the seed documents email and push without paths.
 REQUEST_PATHS = {"sms": "/verify/request", "email": "/verify/request/email", "push": "/verify/request/push"}
 CODE_TAG = "{{ code }}"
@@ -40,6 +49,8 @@ def request_id_field(**kwargs: Any) -> f.String:
     return f.String(
         required=True,
         validate=f.FullMatch(REQUEST_ID_PATTERN, error=REQUEST_ID_MESSAGE),
+        max_length=REQUEST_ID_MAX,
+        too_long=REQUEST_ID_MESSAGE,
         summary="Request Id",
         description="The id of the verification request, as returned when the code was requested.",
         visibility="important",
@@ -53,6 +64,7 @@ class CodeSettings(InputSchema):
 
     message = f.String(
         validate=validate.Length(min=1, error="Write the message, or leave it out for E-goi's default."),
+        max_length=VERIFY_MESSAGE_MAX,
         summary="Message",
         description=(
             f"The text the recipient receives; every {CODE_TAG} is replaced by the code. "
@@ -92,6 +104,7 @@ class RequestTokenSmsInput(CodeSettings):
     senderId = f.String(
         required=True,
         validate=validate.Length(min=1, error="Choose a sender."),
+        max_length=SENDER_ID_MAX,
         summary="Send From",
         description="The id of the SMS sender.",
         visibility="important",
@@ -119,29 +132,33 @@ class RequestTokenEmailInput(CodeSettings):
     subject = f.String(
         required=True,
         validate=validate.Length(min=1, error="Write a subject."),
+        max_length=SUBJECT_MAX,
         summary="Subject",
         description="Subject of the email.",
         visibility="important",
         example="Your verification code",
     )
     senderId = f.String(
+        max_length=SENDER_ID_MAX,
         summary="Sender Id",
         description="The id of the email sender; E-goi's default sender when neither sender field is set.",
         visibility="advanced",
     )
     senderHash = f.String(
+        max_length=HASH_MAX,
         summary="Sender Hash",
         description="The hash of the email sender, instead of its id.",
         visibility="advanced",
     )
     group = f.String(
+        max_length=GROUP_MAX,
         summary="Group",
         description="Group of the message, for reports (for example Login).",
         visibility="advanced",
         example="Login",
     )
     mergeTags = f.List(
-        f.String(validate=validate.Length(min=1, error="A merge tag cannot be empty.")),
+        f.String(max_length=MERGE_TAG_MAX, validate=validate.Length(min=1, error="A merge tag cannot be empty.")),
         summary="Merge Tags",
         description="Merge tags of the message.",
         visibility="advanced",
@@ -159,12 +176,14 @@ class RequestTokenPushInput(CodeSettings):
         example=1,
     )
     device = f.String(
+        max_length=DEVICE_TOKEN_MAX,
         summary="Device Token",
         description="The push token of the recipient's device.",
         visibility="important",
         example="device-token",
     )
     title = f.String(
+        max_length=TITLE_MAX,
         summary="Title",
         description="Title of the push notification.",
         visibility="advanced",
@@ -184,6 +203,8 @@ class ValidateTokenInput(RequestIdInput):
     code = f.String(
         required=True,
         validate=f.FullMatch(CODE_PATTERN, error=CODE_MESSAGE),
+        max_length=CODE_MAX,
+        too_long=CODE_MESSAGE,
         summary="Code",
         description="The code the recipient received and typed in.",
         visibility="important",

@@ -17,7 +17,7 @@ from marshmallow import Schema, fields
 from connector import fields as cf
 from connector.declarations import Catalog, Operation, OutputSchema
 from connector.idempotency import HEADER, KEY_PATTERN, MAX_KEY_LENGTH
-from connector.trigger_views import STATE
+from connector.trigger_views import MAX_STATE, STATE
 from connector.triggers import DeliveryListSchema, PollingTrigger, SubscriptionListSchema, WebhookTrigger
 
 SWAGGER = "2.0"
@@ -178,14 +178,14 @@ def _operation(operation: Operation, version: str) -> dict[str, Any]:
     elif version == SWAGGER:
         spec_op["parameters"] = [
             _idempotency_parameter(version),
-            {"in": "body", "name": "body", "required": True, "schema": schema_in},
+            {"in": "body", "name": "body", "required": operation.input_required, "schema": schema_in},
         ]
     else:
         media = {"schema": schema_in}
         if operation.example is not None:
             media["example"] = operation.example
         spec_op["parameters"] = [_idempotency_parameter(version)]
-        spec_op["requestBody"] = {"required": True, "content": {"application/json": media}}
+        spec_op["requestBody"] = {"required": operation.input_required, "content": {"application/json": media}}
     return spec_op
 
 
@@ -295,7 +295,7 @@ def _add_polling_trigger(spec: APISpec, trigger: PollingTrigger, version: str) -
         "x-ms-summary": "Trigger State",
         "x-ms-visibility": "internal",
     }
-    state.update(_typed({"type": "string"}, version))
+    state.update(_typed({"type": "string", "maxLength": MAX_STATE}, version))
     errors = {k: v for k, v in base["responses"].items() if not k.startswith("2")}
     polled = {
         **base,

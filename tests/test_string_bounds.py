@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import demo_catalog
 import pytest
+import requests
 import responses
 from marshmallow import Schema
 
@@ -13,7 +14,7 @@ from connector import fields as f
 from connector.app import create_app
 from connector.declarations import Action, Catalog, Credential, InputSchema, OutputSchema, Service, validate_catalogs
 from connector.registry import discover
-from tests.conftest import API, KEY, TEST_SETTINGS, TX
+from tests.conftest import API, KEY, TEST_SETTINGS, TX, live_service
 
 MEGABYTE = "x" * 1_000_000
 
@@ -234,3 +235,14 @@ def test_list_actions_take_no_body_and_say_so(every_catalog_client, key):
     for document in ("openapi.json", "swagger.json"):
         operation = client.get(f"/egoi/{document}").get_json()["paths"][f"/actions/{key}"]["post"]
         assert _spec_requires_input({}, operation) is False
+
+
+def test_over_real_http_a_megabyte_filter_is_a_422_and_no_body_is_a_200():
+    """As issue reporters met it: against the running service in sandbox mode, over a socket."""
+    with live_service() as url:
+        long = requests.post(f"{url}/egoi/actions/list_campaigns", json={"internal_name": MEGABYTE}, headers=KEY)
+        bare = requests.post(f"{url}/egoi/actions/list_automations", headers=KEY)
+    assert long.status_code == 422
+    assert long.headers["Content-Type"].startswith("application/problem+json")
+    assert list(long.json()["errors"]) == ["internal_name"]
+    assert bare.status_code == 200, bare.text

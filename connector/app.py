@@ -25,7 +25,7 @@ from connector.idempotency import IdempotencyStore
 from connector.jsonio import JSON, OrjsonProvider, json_response
 from connector.ratelimit import CredentialLimit, Storage
 from connector.registry import discover
-from connector.runtime import build_blueprint
+from connector.runtime import build_blueprint, read_body
 from connector.spec.documents import Documents
 from connector.ssrf import BlockedAddress, delivery_session
 from connector.subscriptions import SubscriptionStore, Unsubscribe
@@ -193,7 +193,7 @@ def _add_sandbox_pages(blueprint: Any, sandbox_url: str) -> None:
             request.method,
             f"{sandbox_url}/_sandbox/{path}",
             params=request.args,
-            data=request.get_data(),
+            data=read_body(),
             headers={"Content-Type": request.content_type or "application/json"},
             timeout=10,
         )

@@ -34,7 +34,7 @@ from connector.declarations import Catalog
 from connector.errors import Problem, validation_problem
 from connector.jsonio import json_response
 from connector.ratelimit import CredentialLimit
-from connector.runtime import TextInput, credential_of, read_payload
+from connector.runtime import TextInput, credential_of, read_body, read_payload
 from connector.ssrf import check_callback_url
 from connector.subscriptions import DISABLED, ENDED, SubscriptionStore, TooManySubscriptions, Unsubscribe
 from connector.triggers import (
@@ -238,7 +238,7 @@ class TriggerRoutes:
             raise Problem(404, "Unknown receiver.")
         if subscription.status == ENDED:
             raise Problem(410, "This subscription has ended.")
-        raw = request.get_data(cache=False)
+        raw = read_body()
         try:
             payload = orjson.loads(raw)
         except orjson.JSONDecodeError:

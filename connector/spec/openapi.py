@@ -18,7 +18,14 @@ from connector import fields as cf
 from connector.declarations import Catalog, Operation, OutputSchema
 from connector.idempotency import HEADER, KEY_PATTERN, MAX_KEY_LENGTH
 from connector.trigger_views import MAX_STATE, STATE
-from connector.triggers import DeliveryListSchema, PollingTrigger, SubscriptionListSchema, WebhookTrigger
+from connector.triggers import (
+    DeliveryListSchema,
+    EnableSchema,
+    PollingTrigger,
+    SubscriptionListSchema,
+    SubscriptionStateSchema,
+    WebhookTrigger,
+)
 
 SWAGGER = "2.0"
 OPENAPI = "3.0.3"
@@ -40,6 +47,10 @@ OPTIONAL_ERRORS: dict[int, str] = {
     410: "The item is no longer usable (for example an expired verification request).",
 }
 IDEMPOTENCY_CONFLICT = "A request with the same Idempotency-Key is still being processed; retry after Retry-After."
+TOO_MANY_SUBSCRIPTIONS = (
+    "This API key already holds the most subscriptions allowed on this connector (CONNECTOR_MAX_SUBSCRIPTIONS); "
+    "delete one before subscribing again."
+)
 IDEMPOTENCY_DESCRIPTION = (
     "Any unique text (a UUID, or the id of the item that started the flow). A retry with the same key "
     "and the same input returns the first answer instead of doing the action twice; kept 24 hours."
@@ -326,6 +337,7 @@ def _webhook_trigger(spec: APISpec, operation: dict[str, Any], trigger: WebhookT
     operation["parameters"] = [p for p in operation.get("parameters", []) if p.get("name") != HEADER]
     if not operation["parameters"]:
         del operation["parameters"]
+    operation["responses"]["409"]["description"] = TOO_MANY_SUBSCRIPTIONS
     created = operation["responses"]["201"]
     created["headers"] = _headers({"Location": "The subscription's URL: DELETE it to unsubscribe."}, version)
     name = _schema_name(trigger.Event)
@@ -381,6 +393,45 @@ def _add_subscription_paths(spec: APISpec, version: str) -> None:
             }
         },
     )
+    ended = _problem_responses({409: "The subscription has ended: subscribe again."}, version)
+    for action, summary, description in (
+        (
+            "enable",
+            "Enable a webhook subscription",
+            "Delivers to the subscription again (after it was disabled for failing too long, or by its owner) "
+            "and, unless retry_failed is false, sends its failed events again, oldest first.",
+        ),
+        (
+            "disable",
+            "Disable a webhook subscription",
+            "Stops deliveries until the subscription is enabled again; its events are kept as failed meanwhile.",
+        ),
+    ):
+        operation: dict[str, Any] = {
+            "operationId": f"{action.capitalize()}Subscription",
+            "summary": summary,
+            "description": description,
+            "tags": ["Subscriptions"],
+            "parameters": [subscription_id],
+            "responses": {
+                "200": _json(SubscriptionStateSchema, "The subscription's new state.", version),
+                **owner_errors,
+                **ended,
+            },
+            "x-ms-visibility": "advanced",
+        }
+        if action == "enable":
+            if version == SWAGGER:
+                operation["parameters"] = [
+                    subscription_id,
+                    {"in": "body", "name": "body", "required": False, "schema": EnableSchema},
+                ]
+            else:
+                operation["requestBody"] = {
+                    "required": False,
+                    "content": {"application/json": {"schema": EnableSchema}},
+                }
+        spec.path(path=f"/subscriptions/{{subscription_id}}/{action}", operations={"post": operation})
     spec.path(
         path="/subscriptions/{subscription_id}/deliveries",
         operations={

@@ -155,9 +155,14 @@ def run(url: str, port: int, args: argparse.Namespace, slow: int, workdir: Path)
         CONNECTOR_DELIVERY_LEASE=str(max(60.0, 3 * args.deadline)),
         CONNECTOR_DELIVERY_SCHEDULE=",".join(["1"] * 50),
     )
-    executable = Path(sys.executable).with_name("connector")
+    env["PYTHONPATH"] = str(BENCH.parent)  # the checkout this script is in, installed or not
     process = subprocess.Popen(
-        [str(executable), "worker"], env=env, stderr=subprocess.PIPE, text=True, start_new_session=True
+        [sys.executable, "-c", "from connector.cli import main; main()", "worker"],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        cwd=BENCH.parent,
     )
     started = threading.Event()
 

@@ -56,9 +56,11 @@ class Exchange:
             if self.sock is not None:
                 _shut(self.sock)
 
-    def finish(self) -> None:
+    def finish(self) -> bool:
+        """End the exchange: the watchdog will not cut it now. True if it ended before its deadline."""
         with self._lock:
             self.done = True
+            return not self.expired
 
 
 def _shut(sock: socket.socket) -> None:

@@ -142,12 +142,15 @@ def http_sender(
                         read += len(chunk)
                         if read > MAX_ANSWER:
                             break  # closing unread drops the connection instead of pooling it
+                    in_time = exchange.finish()  # before the connection goes back to the pool
             except blocked as exc:
                 return Attempt(None, f"refused address: {exc}")
             except (requests.RequestException, OSError) as exc:
                 if exchange.expired or isinstance(exc, requests.Timeout):
                     return Attempt(None, f"no complete answer within {timeout:g} s")
                 return Attempt(None, f"connection failed: {type(exc).__name__}")
+        if not in_time:  # cut mid-answer: what was read may look whole (a header ended by EOF)
+            return Attempt(None, f"no complete answer within {timeout:g} s")
         status = response.status_code
         error = None if 200 <= status < 300 else f"subscriber answered {status}"
         if 300 <= status < 400:

@@ -65,7 +65,8 @@ def running_subscriber(**kwargs: Any) -> Iterator[Subscriber]:
 @dataclass
 class Dribbler:
     """A subscriber that never finishes its answer: it reads the request, then sends its answer one
-    byte every ``every`` seconds, in the status line (``phase="head"``) or in the body (``"body"``).
+    byte every ``every`` seconds, in the headers (``phase="head"``), in one header line without a colon
+    (``"line"``) or in the body (``"body"``).
     ``cut`` counts the connections the sender closed before the answer was complete."""
 
     phase: str = "head"
@@ -98,7 +99,10 @@ class Dribbler:
             )
             while len(body) < length:
                 body += connection.recv(65536)
-            if self.phase == "head":
+            if self.phase == "line":  # a header line that never ends (no colon): EOF would look like its end
+                connection.sendall(b"HTTP/1.1 200 OK\r\n")
+                answer = b"a" * self.length
+            elif self.phase == "head":
                 answer = b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * self.length + b"\r\nContent-Length: 0\r\n\r\n"
             else:
                 answer = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % self.length + b"a" * self.length

@@ -52,7 +52,7 @@ def listing(live):
 # --- a total deadline per attempt ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("phase", ["head", "body"])
+@pytest.mark.parametrize("phase", ["head", "line", "body"])
 def test_an_attempt_ends_at_its_deadline_however_slowly_the_subscriber_answers(phase):
     """A subscriber that sends a byte every 50 ms never trips a per-read timeout; the attempt's
     deadline cuts it whether it dribbles the status line and headers or the body."""

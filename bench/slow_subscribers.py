@@ -189,9 +189,7 @@ def run(url: str, port: int, args: argparse.Namespace, slow: int, workdir: Path)
         time.sleep(2 * args.deadline + 1)  # let the last probes arrive
         seen = stats(port)
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        process.wait(15)
+        stopped = stop(process)
         with engine.begin() as connection:
             connection.execute(sa.text("DELETE FROM events"))
             connection.execute(sa.text("DELETE FROM subscriptions"))
@@ -203,7 +201,22 @@ def run(url: str, port: int, args: argparse.Namespace, slow: int, workdir: Path)
         "probes_sent": probes,
         "latencies": seen["probes"],
         "slow_connections": seen["slow_connections"],
+        "stopped": stopped,
     }
+
+
+def stop(process: subprocess.Popen) -> bool:
+    """SIGTERM, then SIGKILL after 15 s; True when the worker stopped by itself."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(15)
+        return True
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(15)
+        return False
 
 
 def describe(result: dict[str, Any], baseline: dict[str, Any] | None, args: argparse.Namespace) -> str:
@@ -225,6 +238,8 @@ def describe(result: dict[str, Any], baseline: dict[str, Any] | None, args: argp
         lines.append(f"    probe latency: none of {result['probes_sent']} probes delivered")
     if result["slow"]:
         lines.append(f"    attempts on slow subscribers: {result['slow_connections']}")
+    if not result["stopped"]:
+        lines.append("    the worker did not stop within 15 s of SIGTERM (killed)")
     return "\n".join(lines)
 
 
@@ -248,11 +263,12 @@ def main() -> int:
             url, version, _ = stack.enter_context(postgres_server(fsync=True))
         else:
             url, version = f"sqlite:///{workdir / 'bench.db'}", "SQLite (WAL)"
-        port = stack.enter_context(subscribers())
         print(f"one connector worker, {version}, attempt deadline {args.deadline:g} s, {os.cpu_count()} cores")
-        baseline = run(url, port, args, 0, workdir)
+        with subscribers() as port:  # each run its own subscriber process: fresh counts
+            baseline = run(url, port, args, 0, workdir)
         print(describe(baseline, None, args), flush=True)
-        print(describe(run(url, port, args, args.slow, workdir), baseline, args))
+        with subscribers() as port:
+            print(describe(run(url, port, args, args.slow, workdir), baseline, args))
     return 0
 
 

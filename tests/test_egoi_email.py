@@ -113,7 +113,7 @@ NO_BODY = {k: v for k, v in EMAIL.items() if k != "textBody"}
         ("send_email", NO_BODY, "htmlBody", "htmlBody or textBody"),
         ("send_email", {**NO_BODY, "htmlBody": None}, "htmlBody", "htmlBody or textBody"),
         ("send_email", {**EMAIL, "to": []}, "to", "at least one"),
-        ("send_email", {**EMAIL, "to": "ana@example.com"}, "to", "list"),
+        ("send_email", {**EMAIL, "to": "nope"}, "to.0", "name@example.com"),  # one address: a list of one
         ("send_email", {**EMAIL, "to": ["nope"]}, "to.0", "name@example.com"),
         ("send_email", {**EMAIL, "cc": ["a@"]}, "cc.0", "name@example.com"),
         ("send_email", {**EMAIL, "bcc": [None]}, "bcc.0", "null"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import ValidationError, validate
+from marshmallow import ValidationError, pre_load, validate
 
 from actions.egoi.fields import NAME_MAX
 from actions.egoi.messages import (
@@ -145,7 +145,7 @@ class SendEmailInput(InputSchema):
     )
     to = _emails(
         "Send To",
-        "Email addresses of the recipients.",
+        "Email addresses of the recipients (a single address is taken as a list of one).",
         required=True,
         validate=validate.Length(min=1, error="Give at least one recipient."),
         visibility="important",
@@ -217,6 +217,14 @@ class SendEmailInput(InputSchema):
     registered = registered()
     group = group()
     scheduleTo = schedule_to()
+
+    @pre_load
+    def _one_recipient(self, data: Any, **kwargs: Any) -> Any:
+        """E-goi's single send documents ``to`` as one address (its example sends
+        ``"to": "john-doe@email.com"``), its batch send as a list: take both, send a list."""
+        if isinstance(data, dict) and isinstance(data.get("to"), str):
+            return {**data, "to": [data["to"]]}
+        return data
 
 
 class SendEmail(Action):

@@ -105,7 +105,21 @@ SETTINGS: tuple[Setting, ...] = (
         float,
     ),
     Setting("DELIVERY_CONCURRENCY", 16, "Subscriptions one worker process delivers to at the same time.", int),
-    Setting("DELIVERY_LEASE", 60.0, "Seconds a worker holds a subscription before another may take it over.", float),
+    Setting(
+        "DELIVERY_LEASE",
+        60.0,
+        "Seconds a claim on a subscription lasts unless renewed; a worker renews its claims as it sends.",
+        float,
+    ),
+    Setting(
+        "DELIVERY_DEAD_AFTER",
+        10.0,
+        "Seconds without a heartbeat after which a delivery worker counts as dead and its subscriptions "
+        "go to the others (workers beat every fifth of this).",
+        float,
+    ),
+    Setting("RETENTION_DAYS", 7.0, "Days delivered and cancelled webhook events are kept (then pruned).", float),
+    Setting("FAILED_RETENTION_DAYS", 30.0, "Days failed webhook events are kept, for their owners to retry.", float),
     Setting("DELIVERY_RETRY_AFTER_CAP", 3600.0, "Longest subscriber Retry-After honoured, in seconds.", float),
     Setting(
         "DELIVERY_DISABLE_AFTER",

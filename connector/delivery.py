@@ -25,8 +25,9 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -39,12 +40,13 @@ from standardwebhooks import Webhook
 from connector.config import Settings
 from connector.deadlines import WATCHDOG, Watchdog, enforce_deadlines
 from connector.subscriptions import ACTIVE, CANCELLED, DELIVERED, FAILED, PENDING, SubscriptionStore, Unsubscribe
-from connector.tables import events, subscriptions
+from connector.tables import events, subscriptions, workers
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = "Connector-Webhooks/1.0"
-MAINTENANCE_EVERY = 30.0  # seconds between retries of upstream unsubscriptions that failed
+MAINTENANCE_EVERY = 30.0  # seconds between upkeep rounds (upstream unsubscriptions, retention)
+DAY = 86400.0
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,10 @@ class DeliverySettings:
     group: int = 20  # deliveries written per commit
     group_seconds: float = 0.25  # ... or after this long, whichever comes first
     disable_after: float = 5 * 86400.0  # seconds of continuous failure before a subscription is disabled
+    dead_after: float = 10.0  # a worker silent this long is dead: its subscriptions go to the others
+    retention: float = 7 * DAY  # delivered and cancelled events are kept this long
+    failed_retention: float = 30 * DAY  # failed ones longer: people retry them
+    prune_batch: int = 1000  # events deleted per statement (short locks)
 
     def __post_init__(self) -> None:
         if self.lease <= 2 * self.timeout:
@@ -85,6 +91,9 @@ class DeliverySettings:
             retry_after_cap=settings.delivery_retry_after_cap,
             allow_private=settings.allow_private_callbacks,
             disable_after=settings.delivery_disable_after,
+            dead_after=settings.delivery_dead_after,
+            retention=settings.retention_days * DAY,
+            failed_retention=settings.failed_retention_days * DAY,
         )
 
 
@@ -238,64 +247,121 @@ class Worker:
     ) -> None:
         self.store, self.engine, self.settings, self.sender = store, store.engine, settings, sender
         self.unsubscribe_upstream = unsubscribe_upstream
-        self.name = f"{socket.gethostname()[:30]}:{os.getpid()}"
+        self.name = f"{socket.gethostname()[:24]}:{os.getpid()}:{secrets.token_hex(3)}"
         self.wake = threading.Event()
         self._next_maintenance = 0.0
         self._pg = self.engine.dialect.name == "postgresql"
 
     # --- claiming ----------------------------------------------------------------------------------
 
+    def _live_workers(self, now: float) -> Any:
+        return sa.select(workers.c.name).where(workers.c.last_seen >= now - self.settings.dead_after)
+
+    def _due(self, now: float) -> Any:
+        """Subscriptions whose oldest pending event is due. One index probe per subscription
+        (``ix_events_pending``): the plan and its cost do not depend on the planner's statistics
+        or on the backlog's size, only on the number of subscriptions."""
+        head = (
+            sa.select(events.c.next_attempt_at)
+            .where(events.c.subscription_id == subscriptions.c.id, events.c.status == PENDING)
+            .order_by(events.c.id)
+            .limit(1)
+            .correlate(subscriptions)
+            .scalar_subquery()
+        )
+        return sa.and_(subscriptions.c.status == ACTIVE, head <= now)
+
     def claim(self, limit: int, failing: bool | None = None) -> list[Lease]:
-        """Lease up to ``limit`` subscriptions whose oldest pending event is due, each under a new
-        token. ``failing``: only those whose last attempt failed (True), only the others (False)."""
+        """Lease up to ``limit`` due subscriptions, each under a new token: unleased ones, those
+        whose lease ran out, and those of workers that fell silent. The least recently released
+        first, so every subscription gets its turn. ``failing``: only those whose last attempt
+        failed (True), only the others (False)."""
         if limit <= 0:
             return []
         now = time.time()
-        head, earlier = events.alias("head"), events.alias("earlier")
-        due = sa.select(head.c.subscription_id).where(
-            head.c.status == PENDING,
-            head.c.next_attempt_at <= now,
-            ~sa.exists().where(
-                earlier.c.subscription_id == head.c.subscription_id,
-                earlier.c.status == PENDING,
-                earlier.c.id < head.c.id,
-            ),
-        )
-        candidates = sa.select(subscriptions.c.id, subscriptions.c.failing_since).where(
-            subscriptions.c.status == ACTIVE, subscriptions.c.lease_until < now, subscriptions.c.id.in_(due)
-        )
+        free = sa.or_(subscriptions.c.lease_until < now, subscriptions.c.lease_worker.not_in(self._live_workers(now)))
+        candidates = sa.select(subscriptions.c.id).where(self._due(now), free)
         if failing is not None:
             lane = subscriptions.c.failing_since
             candidates = candidates.where(lane.is_not(None) if failing else lane.is_(None))
-        candidates = candidates.limit(limit)
+        candidates = candidates.order_by(subscriptions.c.lease_until).limit(limit)
         if self._pg:
-            candidates = candidates.with_for_update(skip_locked=True)
+            candidates = candidates.with_for_update(of=subscriptions, skip_locked=True)
         token = f"{secrets.token_hex(8)}@{self.name}"[:64]
         with self.engine.begin() as connection:
-            rows = connection.execute(candidates).all()
-            if not rows:
+            ids = connection.execute(candidates).scalars().all()
+            if not ids:
                 return []
             claimed = connection.execute(
                 subscriptions.update()
-                .where(subscriptions.c.id.in_([row.id for row in rows]), subscriptions.c.lease_until < now)
-                .values(lease_owner=token, lease_until=now + self.settings.lease)
+                .where(subscriptions.c.id.in_(ids), free)
+                .values(lease_owner=token, lease_worker=self.name, lease_until=now + self.settings.lease)
                 .returning(subscriptions.c.id, subscriptions.c.failing_since)
             ).all()
         return [Lease(row.id, token, row.failing_since is not None) for row in claimed]
+
+    def fair_share(self) -> int:
+        """How many subscriptions this worker should hold: the busy ones divided among the live
+        workers (all of them when it is alone), so a second worker gets work at once."""
+        now = time.time()
+        with self.engine.connect() as connection:
+            live = connection.execute(
+                sa.select(sa.func.count()).select_from(self._live_workers(now).subquery())
+            ).scalar()
+            if (live or 0) <= 1:
+                return self.settings.concurrency
+            busy = connection.execute(sa.select(sa.func.count()).where(self._due(now))).scalar() or 0
+        return -(-busy // live)  # ceiling
 
     def _release(self, lease: Lease) -> None:
         with self.engine.begin() as connection:
             connection.execute(
                 subscriptions.update()
                 .where(subscriptions.c.id == lease.subscription_id, subscriptions.c.lease_owner == lease.token)
-                .values(lease_owner=None, lease_until=0.0)
+                .values(lease_owner=None, lease_worker=None, lease_until=time.time())  # the time orders turns
             )
+
+    # --- heartbeat ---------------------------------------------------------------------------------
+
+    def beat(self) -> None:
+        """Say this worker is alive (its leases hold while it does)."""
+        now = time.time()
+        with self.engine.begin() as connection:
+            if not connection.execute(
+                workers.update().where(workers.c.name == self.name).values(last_seen=now)
+            ).rowcount:
+                connection.execute(workers.insert().values(name=self.name, started_at=now, last_seen=now))
+
+    @contextmanager
+    def alive(self) -> Iterator[None]:
+        """Beat every ``dead_after / 5`` seconds while the body runs; leave the roll on exit, so
+        the subscriptions of a worker that stops are taken over at once."""
+        self.beat()
+        done = threading.Event()
+
+        def loop() -> None:
+            while not done.wait(self.settings.dead_after / 5):
+                try:
+                    self.beat()
+                except Exception:
+                    log.warning("delivery worker %s could not write its heartbeat", self.name)
+
+        thread = threading.Thread(target=loop, name="delivery-heartbeat", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join(5)
+            with self.engine.begin() as connection:
+                connection.execute(workers.delete().where(workers.c.name == self.name))
 
     # --- delivering --------------------------------------------------------------------------------
 
     def deliver_subscription(self, lease: Lease) -> int:
-        """Send the leased subscription's due events in order; returns how many were delivered."""
-        delivered = 0
+        """Send up to one batch of the leased subscription's due events, in order, then give the
+        lease back (so other subscriptions and other workers get their turn); returns how many were
+        delivered."""
         subscription_id = lease.subscription_id
         try:
             # One connection for the whole chain, and successes written in groups: database round
@@ -304,41 +370,42 @@ class Worker:
                 target = self.store.delivery_target(connection, subscription_id)
                 if target is None:
                     return 0
-                callback_url, signer = target[0], Webhook(target[1])
                 recorder = _Recorder(connection, lease, self.settings)
-                while True:
-                    batch = connection.execute(
-                        sa.select(events.c.id, events.c.webhook_id, events.c.payload, events.c.attempts,
-                                  events.c.next_attempt_at)
-                        .where(events.c.subscription_id == subscription_id, events.c.status == PENDING)
-                        .order_by(events.c.id)
-                        .limit(self.settings.batch)
-                    ).all()  # fmt: skip
-                    connection.commit()
-                    if not batch:
-                        return delivered
-                    for event in batch:
-                        if event.next_attempt_at > time.time():
-                            return delivered  # the head waits for its retry; those behind it wait too
-                        if recorder.must_renew() and not recorder.flush():
-                            return delivered  # unsubscribed, or lease lost: another worker has it
-                        attempt = self._send(callback_url, signer, event.webhook_id, event.payload)
-                        if attempt.delivered:
-                            delivered += 1
-                            if recorder.delivered(event, attempt.status):
-                                continue
-                            return delivered  # the subscription ended meanwhile
-                        if not recorder.flush():
-                            return delivered
-                        if self._record_failure(connection, lease, event, attempt) != FAILED:
-                            return delivered  # retry scheduled, or the subscription ended
-                    if not recorder.flush():
-                        return delivered
+                try:
+                    return self._deliver_batch(connection, lease, recorder, target[0], Webhook(target[1]))
+                finally:
+                    recorder.flush()  # what was delivered is written, unless the lease was lost
         except Exception:
             log.exception("delivery to subscription %s… stopped by an unexpected error", subscription_id[:4])
-            return delivered
+            return 0
         finally:
             self._release(lease)
+
+    def _deliver_batch(
+        self, connection: sa.Connection, lease: Lease, recorder: _Recorder, url: str, signer: Webhook
+    ) -> int:
+        delivered = 0
+        batch = connection.execute(
+            sa.select(events.c.id, events.c.webhook_id, events.c.payload, events.c.attempts, events.c.next_attempt_at)
+            .where(events.c.subscription_id == lease.subscription_id, events.c.status == PENDING)
+            .order_by(events.c.id)
+            .limit(self.settings.batch)
+        ).all()
+        connection.commit()
+        for event in batch:
+            if event.next_attempt_at > time.time():
+                break  # this one waits for its retry; those behind it wait too
+            if recorder.must_renew() and not recorder.flush():
+                break  # unsubscribed, or lease lost: another worker has it
+            attempt = self._send(url, signer, event.webhook_id, event.payload)
+            if attempt.delivered:
+                delivered += 1
+                if not recorder.delivered(event, attempt.status):
+                    break  # the subscription ended meanwhile
+                continue
+            if not recorder.flush() or self._record_failure(connection, lease, event, attempt) != FAILED:
+                break  # retry scheduled, or the subscription ended
+        return delivered
 
     def _send(self, url: str, signer: Webhook, webhook_id: str, payload: bytes) -> Attempt:
         timestamp = datetime.now(tz=UTC)
@@ -400,20 +467,49 @@ class Worker:
     # --- upkeep ------------------------------------------------------------------------------------
 
     def maintain(self, force: bool = False) -> None:
-        """Retry upstream unsubscriptions of ended subscriptions (410s, DELETEs whose upstream call failed)."""
+        """Every ``MAINTENANCE_EVERY`` seconds: retry upstream unsubscriptions of ended
+        subscriptions (410s, DELETEs whose upstream call failed), and prune old events."""
         now = time.time()
-        if self.unsubscribe_upstream is None or (now < self._next_maintenance and not force):
+        if now < self._next_maintenance and not force:
             return
         self._next_maintenance = now + MAINTENANCE_EVERY
-        for subscription in self.store.pending_upstream_removals():
-            self.store.remove_upstream(subscription, self.unsubscribe_upstream)
+        if self.unsubscribe_upstream is not None:
+            for subscription in self.store.pending_upstream_removals():
+                self.store.remove_upstream(subscription, self.unsubscribe_upstream)
+        self.prune()
+
+    def prune(self, rounds: int = 10) -> int:
+        """Delete delivered and cancelled events older than ``retention``, failed ones older than
+        ``failed_retention``, ``prune_batch`` rows per transaction (short locks), at most
+        ``rounds`` batches of each per call; the next upkeep round goes on. Returns how many."""
+        now, removed = time.time(), 0
+        for statuses, age in (
+            ((DELIVERED, CANCELLED), self.settings.retention),
+            ((FAILED,), self.settings.failed_retention),
+        ):
+            oldest = (
+                sa.select(events.c.id)
+                .where(events.c.status.in_(statuses), events.c.created_at < now - age)
+                .limit(self.settings.prune_batch)
+            )
+            for _ in range(rounds):
+                with self.engine.begin() as connection:
+                    count = connection.execute(
+                        events.delete().where(events.c.id.in_(oldest.scalar_subquery()))
+                    ).rowcount
+                removed += count
+                if count < self.settings.prune_batch:
+                    break
+        with self.engine.begin() as connection:  # workers that left without a word, long ago
+            connection.execute(workers.delete().where(workers.c.last_seen < now - DAY))
+        return removed
 
     # --- loops -------------------------------------------------------------------------------------
 
     def drain(self, timeout: float = 30.0) -> int:
         """Deliver everything due now, in this thread, until nothing is left to claim (tests, benches)."""
         delivered, deadline = 0, time.monotonic() + timeout
-        with ThreadPoolExecutor(self.settings.concurrency) as pool:
+        with self.alive(), ThreadPoolExecutor(self.settings.concurrency) as pool:
             while time.monotonic() < deadline:
                 claimed = self.claim(self.settings.concurrency)
                 if not claimed:
@@ -425,7 +521,7 @@ class Worker:
         """Fill free threads: subscriptions whose last attempt failed first, up to their share
         (``failing_slots``), so they are not starved; healthy ones take every other free thread.
         A subscriber that turns slow holds a healthy thread for one attempt deadline at most."""
-        free = self.settings.concurrency - len(running)
+        free = min(self.settings.concurrency, self.fair_share()) - len(running)
         failing_free = min(free, self.settings.failing_slots - sum(running.values()))
         claimed = self.claim(failing_free, failing=True)
         return claimed + self.claim(free - len(claimed), failing=False)
@@ -433,7 +529,7 @@ class Worker:
     def run(self, stop: threading.Event) -> None:
         log.info("delivery worker %s started", self.name)
         running: dict[Future[int], bool] = {}  # chain -> whether it runs in the failing lane
-        with ThreadPoolExecutor(self.settings.concurrency, thread_name_prefix="deliver") as pool:
+        with self.alive(), ThreadPoolExecutor(self.settings.concurrency, thread_name_prefix="deliver") as pool:
             while not stop.is_set():
                 try:
                     self.maintain()

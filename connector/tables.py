@@ -45,6 +45,7 @@ subscriptions = sa.Table(
     sa.Column("upstream_removed", sa.Boolean, nullable=False, default=False),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("lease_owner", sa.String(64), nullable=True),
+    sa.Column("lease_worker", sa.String(64), nullable=True),  # the worker holding it (see ``workers``)
     sa.Column("lease_until", sa.Float, nullable=False, default=0.0),
     sa.Column("failing_since", sa.Float, nullable=True),  # first failed attempt since the last success
     sa.Column("disabled_reason", sa.Text, nullable=True),
@@ -69,4 +70,15 @@ events = sa.Table(
     sa.Column("delivered_at", sa.Float, nullable=True),
     sa.UniqueConstraint("subscription_id", "event_key", name="uq_events_subscription_event_key"),
     sa.Index("ix_events_pending", "status", "subscription_id", "id"),
+    sa.Index("ix_events_age", "status", "created_at"),  # retention: the oldest of a status first
+)
+
+# Delivery workers alive: each writes ``last_seen`` every few seconds. A subscription leased by a
+# worker that fell silent can be claimed at once, without waiting for its lease to run out.
+workers = sa.Table(
+    "workers",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("started_at", sa.Float, nullable=False),
+    sa.Column("last_seen", sa.Float, nullable=False),
 )

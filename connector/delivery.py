@@ -271,6 +271,19 @@ class Worker:
         )
         return sa.and_(subscriptions.c.status == ACTIVE, head <= now)
 
+    def _free(self, now: float) -> Any:
+        """Not leased: never, given back, run out, or held by a worker that fell silent."""
+        return sa.or_(subscriptions.c.lease_until < now, subscriptions.c.lease_worker.not_in(self._live_workers(now)))
+
+    def candidates(self, now: float, limit: int, failing: bool | None = None) -> Any:
+        """The query of :meth:`claim`: due, free subscriptions, least recently served first."""
+        query = sa.select(subscriptions.c.id).where(self._due(now), self._free(now))
+        if failing is not None:
+            lane = subscriptions.c.failing_since
+            query = query.where(lane.is_not(None) if failing else lane.is_(None))
+        query = query.order_by(subscriptions.c.lease_until).limit(limit)
+        return query.with_for_update(of=subscriptions, skip_locked=True) if self._pg else query
+
     def claim(self, limit: int, failing: bool | None = None) -> list[Lease]:
         """Lease up to ``limit`` due subscriptions, each under a new token: unleased ones, those
         whose lease ran out, and those of workers that fell silent. The least recently released
@@ -279,22 +292,14 @@ class Worker:
         if limit <= 0:
             return []
         now = time.time()
-        free = sa.or_(subscriptions.c.lease_until < now, subscriptions.c.lease_worker.not_in(self._live_workers(now)))
-        candidates = sa.select(subscriptions.c.id).where(self._due(now), free)
-        if failing is not None:
-            lane = subscriptions.c.failing_since
-            candidates = candidates.where(lane.is_not(None) if failing else lane.is_(None))
-        candidates = candidates.order_by(subscriptions.c.lease_until).limit(limit)
-        if self._pg:
-            candidates = candidates.with_for_update(of=subscriptions, skip_locked=True)
         token = f"{secrets.token_hex(8)}@{self.name}"[:64]
         with self.engine.begin() as connection:
-            ids = connection.execute(candidates).scalars().all()
+            ids = connection.execute(self.candidates(now, limit, failing)).scalars().all()
             if not ids:
                 return []
             claimed = connection.execute(
                 subscriptions.update()
-                .where(subscriptions.c.id.in_(ids), free)
+                .where(subscriptions.c.id.in_(ids), self._free(now))
                 .values(lease_owner=token, lease_worker=self.name, lease_until=now + self.settings.lease)
                 .returning(subscriptions.c.id, subscriptions.c.failing_since)
             ).all()

@@ -8,6 +8,8 @@ only validate, call upstream and encode.
 from __future__ import annotations
 
 import logging
+import os
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -127,6 +129,7 @@ def create_app(config: Mapping[str, Any] | None = None, catalogs: list[Catalog] 
     app.extensions["connector.services"] = all_services
     app.extensions["connector.documents"] = documents
     _add_service_routes(app, catalogs)
+    _start_delivery_before_requests(app)
     return app
 
 
@@ -162,14 +165,91 @@ def _upstream_unsubscriber(
     return unsubscribe
 
 
+_process_lock = threading.Lock()
+
+
+def _new_lock_after_fork() -> None:
+    """A lock that another thread held when the process forked would stay held in the child."""
+    global _process_lock
+    _process_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_new_lock_after_fork)
+
+
+def _settled(app: Flask, embedded: bool) -> bool:
+    """Whether this process already owns its database connections and, if ``embedded``, runs its
+    delivery worker."""
+    pid = os.getpid()
+    if app.extensions.get("connector.process") != pid:
+        return False
+    running = app.extensions.get("connector.worker.thread")
+    return not embedded or (running is not None and running[0] == pid and running[1].is_alive())
+
+
 def start_embedded_worker(app: Flask) -> Worker | None:
-    """Run the delivery worker in a thread of this process, unless ``WORKER=off``."""
-    if app.extensions["connector.settings"].worker != "embedded":
-        return None
+    """Run the delivery worker in a thread of this process, unless ``WORKER=off``; returns it.
+
+    Once per process, whatever serves the app: ``connector serve`` calls this after gunicorn forks
+    each worker (``post_worker_init``), and a ``before_request`` hook calls it on every request, so
+    a process started by any WSGI server (plain gunicorn with or without ``--preload``, werkzeug)
+    starts its worker on its first request. Never call it in a process that forks afterwards:
+    threads do not survive a fork. The first call in a process also drops, without closing them,
+    the pooled database connections it may have inherited from the process that built the app
+    (they are its parent's: no connection is shared across processes). A worker whose thread has
+    died is started again."""
+    embedded = app.extensions["connector.settings"].worker == "embedded"
+    if not _settled(app, embedded):
+        with _process_lock:
+            if not _settled(app, embedded):
+                _settle(app, embedded)
+    return app.extensions.get("connector.worker") if embedded else None
+
+
+def _settle(app: Flask, embedded: bool) -> None:
+    pid = os.getpid()
+    if app.extensions.get("connector.process") != pid:
+        engine = app.extensions["connector.database"]
+        if engine.url.database not in (None, "", ":memory:"):  # an in-memory database is its pool
+            engine.dispose(close=False)
+        app.extensions["connector.process"] = pid
+    if not embedded:
+        return
+    running = app.extensions.get("connector.worker.thread")
+    if running is not None and running[0] == pid:
+        log.error("the delivery worker of process %s had stopped; starting it again", pid)
     worker = create_worker(app)
-    worker.start()
+    thread = worker.start()
     app.extensions["connector.worker"] = worker
-    return worker
+    app.extensions["connector.worker.thread"] = (pid, thread)
+    log.info("embedded delivery worker %s started", worker.name)
+
+
+def _start_delivery_before_requests(app: Flask) -> None:
+    """``before_request``: the first request a process serves starts its delivery worker (the
+    first health check, under a load balancer). A failure is logged and reported by ``/readyz``;
+    the request itself is served."""
+
+    @app.before_request
+    def start_delivery() -> None:
+        try:
+            start_embedded_worker(app)
+        except Exception:
+            log.exception("could not start the embedded delivery worker")
+
+
+def delivery_state(app: Flask) -> tuple[bool, dict[str, Any]]:
+    """Whether this process delivers as configured, and how, for ``/readyz``."""
+    if app.extensions["connector.settings"].worker != "embedded":
+        return True, {"mode": "off", "detail": "deliveries are left to `connector worker` processes"}
+    try:
+        worker = start_embedded_worker(app)
+    except Exception:
+        log.exception("could not start the embedded delivery worker")
+        return False, {"mode": "embedded", "running": False, "detail": "the delivery worker could not start (see logs)"}
+    running = app.extensions.get("connector.worker.thread")
+    alive = worker is not None and running is not None and running[1].is_alive()
+    return alive, {"mode": "embedded", "running": alive, "process": os.getpid()}
 
 
 def _add_document_routes(blueprint: Any, catalog: Catalog, docs: Documents, public_url: str) -> None:
@@ -229,6 +309,8 @@ def _add_service_routes(app: Flask, catalogs: list[Catalog]) -> None:
     def readyz() -> Response:
         running = current_app.extensions.get("connector.sandboxes", {})
         dead = [name for name, s in running.items() if not s.is_up()]
-        if dead:
-            return json_response({"status": "unavailable", "sandboxes_down": dead}, 503)
-        return json_response({"status": "ready", "connectors": [c.name for c in catalogs]})
+        delivering, delivery = delivery_state(current_app)
+        if dead or not delivering:
+            body = {"status": "unavailable", "delivery": delivery}
+            return json_response({**body, "sandboxes_down": dead} if dead else body, 503)
+        return json_response({"status": "ready", "connectors": [c.name for c in catalogs], "delivery": delivery})

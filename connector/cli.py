@@ -152,5 +152,54 @@ def worker() -> None:
     delivery.run(stop)
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8100, show_default=True, type=int, help="Port to listen on (0: any free port).")
+@click.option(
+    "--catalog",
+    "names",
+    multiple=True,
+    help="A catalog whose emulator to run (repeat for several) [default: every installed one that has one].",
+)
+def sandbox(host: str, port: int, names: tuple[str, ...]) -> None:
+    """Run the vendor emulators standalone, in the foreground, for several services to share.
+
+    Each catalog's emulator is served under /<catalog> on one port. The CONNECTOR_*_URL settings
+    that point a service at them are printed on stdout, one KEY=VALUE a line (a dotenv file); start
+    the services with those (and without --sandbox). Stop with Ctrl+C or SIGTERM."""
+    import signal
+
+    from connector import sandbox as sandboxes
+    from connector.registry import discover
+
+    try:
+        catalogs = discover(list(names) if names else Settings.load().catalogs)
+    except LookupError as error:
+        raise click.UsageError(str(error)) from None
+    if names:
+        without = [c.name for c in catalogs if c.sandbox is None]
+        if without:
+            raise click.UsageError(f"no sandbox in: {', '.join(without)}")
+    catalogs = [c for c in catalogs if c.sandbox is not None]
+    if not catalogs:
+        raise click.UsageError("no installed catalog has a sandbox")
+    server = sandboxes.shared_server(catalogs, host, port)
+    reachable = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    base = f"http://{f'[{reachable}]' if ':' in reachable else reachable}:{server.server_port}"
+    for catalog in catalogs:
+        click.echo(f"# {catalog.title} emulator: {base}/{catalog.name}/")
+        for setting, url in sandboxes.urls_at(catalog, f"{base}/{catalog.name}").items():
+            click.echo(f"CONNECTOR_{setting}={url}")
+    sys.stdout.flush()
+    click.echo(f"Sandbox on {base} (stop with Ctrl+C or SIGTERM)", err=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
 if __name__ == "__main__":  # last, so that every command above is registered
     main()

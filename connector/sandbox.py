@@ -3,6 +3,9 @@
 Each sandbox is a WSGI app served by a threaded werkzeug server in a daemon thread on an
 ephemeral port of 127.0.0.1. The connector then reaches it exactly as it reaches the vendor:
 through its pooled HTTP client, so the sandbox exercises the whole request path.
+
+``connector sandbox`` serves them standalone instead (``start_shared``): every chosen catalog's
+emulator on one port, each under ``/<catalog>``, for several processes to share.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from connector.declarations import Catalog
@@ -68,4 +72,25 @@ def start(catalog: Catalog, port: int = 0) -> RunningSandbox:
 
 def service_urls(catalog: Catalog, sandbox: RunningSandbox) -> dict[str, str]:
     """Setting overrides pointing every service of the catalog at its sandbox."""
-    return {service.setting: sandbox.url + service.sandbox_path for service in catalog.services}
+    return urls_at(catalog, sandbox.url)
+
+
+def urls_at(catalog: Catalog, base_url: str) -> dict[str, str]:
+    """Setting overrides pointing every service of the catalog at its emulator served at ``base_url``."""
+    return {service.setting: base_url.rstrip("/") + service.sandbox_path for service in catalog.services}
+
+
+def shared_server(catalogs: list[Catalog], host: str = "127.0.0.1", port: int = 0) -> BaseWSGIServer:
+    """One threaded server (not started) for every catalog's emulator, each under ``/<catalog>``:
+    what ``connector sandbox`` runs in the foreground."""
+    missing = [catalog.name for catalog in catalogs if catalog.sandbox is None]
+    if missing:
+        raise ValueError(f"no sandbox for: {', '.join(missing)}")
+    mounts = {f"/{catalog.name}": catalog.sandbox() for catalog in catalogs}  # type: ignore[misc]
+    root = DispatcherMiddleware(_not_found, mounts)
+    return make_server(host, port, root, threaded=True, request_handler=_KeepUnderscoreHeaders)
+
+
+def _not_found(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8")])
+    return [b"no emulator here: the emulators are under /<catalog>/\n"]

@@ -26,6 +26,9 @@ TEST_SETTINGS = {
     "UPSTREAM_BACKOFF": 0.0,
     "UPSTREAM_RETRY_AFTER_CAP": 0.0,
     "RATE_LIMIT": "10000 per 60 seconds",
+    # No background delivery worker in the apps tests build: they deliver with `worker.drain()`
+    # (the embedded worker would start on an app's first request, under any server).
+    "WORKER": "off",
 }
 
 

@@ -87,6 +87,46 @@ def test_specs_name_the_served_address(served):
     }
 
 
+def test_readyz_reports_the_embedded_worker_of_each_serving_process(served):
+    delivery = requests.get(f"{served}/readyz", timeout=5).json()["delivery"]
+    assert delivery["mode"] == "embedded" and delivery["running"] is True
+
+
+def test_readyz_with_the_worker_off_names_connector_worker(tmp_path):
+    from connector.app import create_app
+
+    app = create_app({"WORKER": "off", "DATA_DIR": str(tmp_path), "CATALOGS": "egoi"})
+    answer = app.test_client().get("/readyz")
+    assert answer.status_code == 200
+    assert answer.get_json()["delivery"] == {
+        "mode": "off",
+        "detail": "deliveries are left to `connector worker` processes",
+    }
+    assert "connector.worker" not in app.extensions
+
+
+def test_an_embedded_worker_starts_once_on_the_first_request_and_again_if_it_died(tmp_path):
+    from connector.app import create_app
+
+    app = create_app({"WORKER": "embedded", "DATA_DIR": str(tmp_path), "CATALOGS": "egoi"})
+    assert "connector.worker" not in app.extensions  # building the app starts nothing
+    client = app.test_client()
+    client.get("/healthz")
+    worker = app.extensions["connector.worker"]
+    try:
+        assert client.get("/readyz").get_json()["delivery"]["running"] is True
+        assert app.extensions["connector.worker"] is worker
+        worker.stop()
+        assert client.get("/readyz").get_json()["delivery"] == {
+            "mode": "embedded",
+            "running": True,
+            "process": os.getpid(),
+        }
+        assert app.extensions["connector.worker"] is not worker
+    finally:
+        app.extensions["connector.worker"].stop()
+
+
 def test_the_access_log_hides_capability_urls():
     from connector.accesslog import redact
 

@@ -220,6 +220,7 @@ def takeover(databases: Databases, workdir: Path) -> None:
         killed = time.time()
         before = subscriber.stats()["unique"]
         second = start_worker(outbox, workdir)
+        started = time.time() - killed
         try:
             while subscriber.stats()["unique"] <= before:
                 time.sleep(0.05)
@@ -229,7 +230,8 @@ def takeover(databases: Databases, workdir: Path) -> None:
         stats = subscriber.stats()
         print(
             f"  killed mid-delivery; the second worker's first delivery came {moved:.1f} s after the kill "
-            f"(DELIVERY_LEASE 60 s); events sent again: {stats['duplicates']}"
+            f"(it was running {started:.1f} s after the kill; DELIVERY_LEASE 60 s, DELIVERY_DEAD_AFTER 10 s); "
+            f"events sent again: {stats['duplicates']}"
         )
         outbox.cleanup()
 

@@ -38,6 +38,8 @@ from connector.runtime import TextInput, credential_of, read_body, read_payload
 from connector.ssrf import check_callback_url
 from connector.subscriptions import DISABLED, ENDED, SubscriptionStore, TooManySubscriptions, Unsubscribe
 from connector.triggers import (
+    MAX_STATE,
+    STATE,
     DeliveryListSchema,
     EnableSchema,
     PollingTrigger,
@@ -49,11 +51,9 @@ from connector.upstream import UpstreamService
 
 log = logging.getLogger(__name__)
 
-STATE = "triggerState"
 LISTING, DELIVERIES = SubscriptionListSchema(), DeliveryListSchema()
 ENABLE, STATE_CHANGE = EnableSchema(), SubscriptionStateSchema()
 ENABLE_TEXT = TextInput(ENABLE)
-MAX_STATE = 4096  # characters of triggerState accepted back
 
 
 def encode_state(cursor: Any) -> str:

@@ -25,6 +25,12 @@ from connector import fields as f
 from connector.declarations import InputSchema, Operation, OutputSchema
 from connector.upstream import UpstreamCall
 
+# Power Automate keeps a polling trigger's cursor in this query parameter of the Location it polls
+# (https://learn.microsoft.com/connectors/custom-connectors/create-polling-trigger); the runtime
+# writes it and the specs document it.
+STATE = "triggerState"
+MAX_STATE = 4096  # characters of triggerState accepted back
+
 
 class Trigger(Operation):
     path_prefix = "triggers"

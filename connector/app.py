@@ -41,7 +41,8 @@ log = logging.getLogger(__name__)
 def _services(catalog: Catalog, settings: Settings, config: UpstreamSettings) -> dict[str, UpstreamService]:
     services = {}
     for service in catalog.services:
-        base_url = str(settings.get(service.setting, "")).rstrip("/")
+        # CONNECTOR_<setting>, else the URL the catalog declares
+        base_url = str(settings.get(service.setting) or service.default_url).rstrip("/")
         if not base_url:
             raise ValueError(f"{catalog.name}: set CONNECTOR_{service.setting} to the {service.title} URL")
         services[service.name] = UpstreamService(

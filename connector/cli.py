@@ -90,7 +90,7 @@ def serve(host: str, port: int, sandbox: bool, workers: int | None, threads: int
         def load(self) -> Any:
             return app
 
-    click.echo(f"Serving on http://{host}:{port}  (docs: http://{host}:{port}/egoi/docs)", err=True)
+    click.echo(f"Serving on http://{host}:{port}  (each connector and its docs: http://{host}:{port}/)", err=True)
     Server().run()
 
 

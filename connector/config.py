@@ -1,7 +1,9 @@
 """Settings read once from ``CONNECTOR_*`` environment variables.
 
-Every variable is listed in ``SETTINGS`` with its default and meaning, and the README's
-configuration table is checked against this list by a test, so the two cannot drift.
+Every framework variable is listed in ``SETTINGS`` with its default and meaning, and the README's
+configuration table is checked against this list by a test, so the two cannot drift. Upstream URLs
+are not here: each catalog declares its services' variables and default URLs
+(:class:`connector.declarations.Service`), and the same test checks their README rows.
 """
 
 from __future__ import annotations
@@ -34,9 +36,6 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "SANDBOX", False, "Point every upstream at the embedded sandbox emulator (set by `serve --sandbox`).", _bool
     ),
-    Setting("EGOI_API_URL", "https://api.egoiapp.com", "E-goi Marketing API v3 base URL."),
-    Setting("EGOI_TRANSACTIONAL_URL", "https://slingshot.egoiapp.com/api/v2", "E-goi Transactional API v2 base URL."),
-    Setting("ONGAGE_API_URL", "https://api.ongage.net", "Ongage API base URL (the list id follows it in each path)."),
     Setting(
         "RATE_LIMIT",
         "100 per 60 seconds",
@@ -164,7 +163,7 @@ class Settings:
         for setting in SETTINGS:
             raw = overrides.get(setting.name, environ.get(PREFIX + setting.name, setting.default))
             values[setting.name.lower()] = setting.cast(raw)
-        for key, value in overrides.items():  # extra keys (e.g. upstream URLs of other catalogs)
+        for key, value in overrides.items():  # extra keys (e.g. the catalogs' upstream URLs)
             values.setdefault(key.lower(), value)
         return cls(values)
 

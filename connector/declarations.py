@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, ClassVar
 
@@ -163,7 +163,9 @@ class Lookup(Operation):
 
 @dataclass(frozen=True)
 class Service:
-    """A vendor API the catalog calls. ``setting`` names the CONNECTOR_* variable of its URL.
+    """A vendor API the catalog calls. ``setting`` names the CONNECTOR_* variable of its URL
+    (``CONNECTOR_<setting>``), and ``default_url`` is the URL used when that variable is unset, so
+    a catalog brings its own configuration and the framework's settings name no vendor.
     ``auth_header`` names the header the credential is passed in, or, for a vendor that wants
     several headers, a :class:`~connector.upstream.SplitCredential` that splits it into them."""
 
@@ -172,6 +174,7 @@ class Service:
     setting: str
     auth_header: str | SplitCredential
     sandbox_path: str = ""
+    default_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -203,6 +206,11 @@ class Catalog:
     sandbox: Callable[[], Any] | None = None  # returns a WSGI app emulating the services
     sandbox_notes: str = ""
     triggers: tuple[type[Operation], ...] = ()  # connector.triggers.PollingTrigger / WebhookTrigger
+
+    def with_triggers(self, triggers: Iterable[type[Operation]]) -> Catalog:
+        """This catalog with ``triggers`` added: triggers live in their own package, which depends on
+        the catalog's (never the reverse), and the registry attaches them by the catalog's name."""
+        return replace(self, triggers=(*self.triggers, *triggers))
 
     @cached_property
     def instances(self) -> tuple[Operation, ...]:

@@ -11,6 +11,7 @@ import json
 from marshmallow import fields
 
 from connector.declarations import Catalog, Operation
+from connector.fields import Choice, Patterned
 
 STYLE = """
 body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
@@ -21,15 +22,26 @@ h2{margin-top:2.5rem;border-top:1px solid #ccc;padding-top:1rem}.m{font-weight:b
 """
 
 
+# The label of a field's type, by the first base it derives from (specific bases first).
+_TYPES: tuple[tuple[type[fields.Field], str], ...] = (
+    (fields.Email, "email"),
+    (fields.String, "string"),
+    (fields.Integer, "integer"),
+    (fields.Number, "number"),
+    (fields.Boolean, "boolean"),
+    (fields.Nested, "object"),
+    (fields.Dict, "object"),
+)
+
+
 def _type_of(field: fields.Field) -> str:
-    name = type(field).__name__
-    if hasattr(field, "choices"):
+    if isinstance(field, Choice):
         return "one of " + ", ".join(field.choices)
     if isinstance(field, fields.List):
         return "list of " + _type_of(field.inner)
-    return {"Phone": "phone ccc-xxxxxxxxx", "Date": "date yyyy-mm-dd", "DateTime": "yyyy-MM-dd HH:mm:ss"}.get(
-        name, name.lower().replace("boundedinteger", "integer")
-    )
+    if isinstance(field, Patterned) and field.hint:  # the format the field declares (a date, a phone)
+        return field.hint
+    return next((label for base, label in _TYPES if isinstance(field, base)), type(field).__name__.lower())
 
 
 def _fields_table(operation: Operation) -> str:

@@ -18,11 +18,6 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate
 
-PHONE_PATTERN = r"^\d{1,3}-\d{4,20}$"
-PHONE_MESSAGE = (
-    "Not a valid phone number: expected the format ccc-xxxxxxxxx, a country code of 1 to 3 digits, "
-    "a hyphen, then 4 to 20 digits (for example 351-912345678)."
-)
 # A real calendar date as one pattern, leap days included: the specs then admit exactly what the
 # calendar check accepts, so generators (schemathesis, form builders, client-side checks) that follow
 # the spec never produce 2026-02-30 or 2026-99-99 as "valid".
@@ -257,32 +252,35 @@ class Email(String, fields.Email):
         super().__init__(*args, **kwargs)
 
 
-PHONE_MAX = 24  # 3 digits, a hyphen, 20 digits: the longest the pattern admits
+class Patterned(String):
+    """A string in one documented format (a phone, a date): a catalog subclasses it and sets the
+    class attributes, so the pattern, the message naming the format, the bound and the docs' label
+    are declared once.
 
-
-class Phone(String):
-    """Phone or cellphone in E-goi's ``ccc-xxxxxxxxx`` form (the upstream's own pattern)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("example", "351-912345678")
-        kwargs.setdefault("max_length", PHONE_MAX)
-        kwargs.setdefault("too_long", PHONE_MESSAGE)  # longer than the pattern admits: name the format
-        validators = [FullMatch(PHONE_PATTERN, error=PHONE_MESSAGE)]
-        super().__init__(*args, validate=validators, **kwargs)
-
-
-class _PatternedCalendarString(String):
-    """A string whose pattern and calendar validity are both checked; kept as the string sent."""
+    ``pattern`` is matched whole (see :class:`FullMatch`) and shown in the specs; ``message`` is the
+    error for any value that does not match, an over-long one included; ``length`` is the longest
+    value the pattern admits, documented as maxLength; ``hint`` labels the format on the docs page;
+    ``example_value``, if set, is the field's default example.
+    """
 
     pattern: str = ""
     message: str = ""
-    parse_format: str = ""
-    length: int = 0  # the pattern's only length, documented as maxLength
+    length: int | None = None
+    hint: str = ""
+    example_value: str | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if self.example_value is not None:
+            kwargs.setdefault("example", self.example_value)
         kwargs.setdefault("max_length", self.length)
-        kwargs.setdefault("too_long", self.message)
+        kwargs.setdefault("too_long", self.message)  # longer than the pattern admits: name the format
         super().__init__(*args, validate=[FullMatch(self.pattern, error=self.message)], **kwargs)
+
+
+class _PatternedCalendarString(Patterned):
+    """A string whose pattern and calendar validity are both checked; kept as the string sent."""
+
+    parse_format: str = ""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
@@ -300,6 +298,7 @@ class Date(_PatternedCalendarString):
     message = DATE_MESSAGE
     parse_format = "%Y-%m-%d"
     length = 10
+    hint = "date yyyy-mm-dd"
 
 
 class DateTime(_PatternedCalendarString):
@@ -309,6 +308,7 @@ class DateTime(_PatternedCalendarString):
     message = DATETIME_MESSAGE
     parse_format = "%Y-%m-%d %H:%M:%S"
     length = 19
+    hint = "yyyy-MM-dd HH:mm:ss"
 
 
 class Choice(String):

@@ -3,19 +3,39 @@
 from __future__ import annotations
 
 import re
+from importlib.metadata import distribution
 from pathlib import Path
 
 from click.testing import CliRunner
 
 from connector.cli import main
 from connector.config import PREFIX, SETTINGS
+from connector.registry import GROUP, discover
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+ROWS = dict(re.findall(r"^\| `(CONNECTOR_[A-Z0-9_]+)` \| (.*?) \|", README, flags=re.M))
+
+
+def _own_catalogs():
+    """The catalogs this repository ships (its own distribution's entry points): a catalog installed
+    from another package documents its settings in its own README."""
+    names = [ep.name for ep in distribution("connector").entry_points.select(group=GROUP)]
+    return discover(names)
+
+
+def _upstream_urls() -> dict[str, str]:
+    """Each service's URL variable and declared default, read from the catalogs' declarations."""
+    return {PREFIX + s.setting: s.default_url for catalog in _own_catalogs() for s in catalog.services}
 
 
 def test_every_setting_is_in_the_readme_table():
-    documented = set(re.findall(r"^\| `(CONNECTOR_[A-Z0-9_]+)` \|", README, flags=re.M))
-    assert documented == {PREFIX + s.name for s in SETTINGS}
+    assert set(ROWS) == {PREFIX + s.name for s in SETTINGS} | set(_upstream_urls())
+
+
+def test_the_readme_shows_each_upstream_url_default_as_declared():
+    assert {name: ROWS[name] for name in _upstream_urls()} == {
+        name: f"`{default}`" for name, default in _upstream_urls().items()
+    }
 
 
 # Read by the test suite only (tests/postgres.py), not by the service.
@@ -24,7 +44,7 @@ TEST_VARIABLES = {"CONNECTOR_TEST_POSTGRES_URL"}
 
 def test_every_variable_the_readme_names_exists():
     named = set(re.findall(r"CONNECTOR_[A-Z0-9_]+", README))
-    assert named <= {PREFIX + s.name for s in SETTINGS} | TEST_VARIABLES
+    assert named <= {PREFIX + s.name for s in SETTINGS} | set(_upstream_urls()) | TEST_VARIABLES
 
 
 def test_every_command_is_in_the_readme():

@@ -1,10 +1,13 @@
-"""The seed formats, table-driven: every bad value gets a message naming the expected format."""
+"""The formats the upstreams enforce, table-driven: every bad value gets a message naming the
+expected format. (The phone is E-goi's field, declared in its catalog on the framework's
+:class:`connector.fields.Patterned`.)"""
 
 from __future__ import annotations
 
 import pytest
 from marshmallow import Schema, ValidationError
 
+from actions.egoi.fields import Phone
 from connector import fields as f
 
 PHONE_FORMAT = "ccc-xxxxxxxxx"
@@ -12,7 +15,7 @@ DATE_FORMAT = "yyyy-mm-dd"
 
 
 class Sample(Schema):
-    phone = f.Phone()
+    phone = Phone()
     date = f.Date()
     when = f.DateTime()
     choice = f.Choice(("urgent", "non-urgent"))
@@ -204,3 +207,23 @@ def test_the_date_patterns_admit_exactly_the_calendar(name):
     if time:
         for text in ("2026-12-31 24:00:00", "2026-12-31 23:60:00", "2026-12-31 23:59:60", "2026-12-31T10:00:00"):
             assert pattern.fullmatch(text) is None
+
+
+def test_a_patterned_field_declares_its_format_once():
+    class Code(f.Patterned):
+        pattern = r"^[A-Z]{2}\d{2}$"
+        message = "Not a valid code: expected two capitals and two digits (for example AB12)."
+        length = 4
+        hint = "code AA00"
+        example_value = "AB12"
+
+    class Codes(Schema):
+        code = Code()
+
+    field = Codes().fields["code"]
+    assert (f.max_length(field), field.metadata["example"], field.hint) == (4, "AB12", "code AA00")
+    assert Codes().load({"code": "AB12"}) == {"code": "AB12"}
+    for bad in ("ab12", "AB123", "AB1٢"):  # an over-long value gets the format's message too
+        with pytest.raises(ValidationError) as error:
+            Codes().load({"code": bad})
+        assert error.value.messages == {"code": [Code.message]}

@@ -10,6 +10,7 @@ import requests
 import responses
 from marshmallow import Schema
 
+from actions.egoi import fields as egoi_fields
 from connector import fields as f
 from connector.app import create_app
 from connector.declarations import Action, Catalog, Credential, InputSchema, OutputSchema, Service, validate_catalogs
@@ -95,7 +96,7 @@ def test_every_installed_catalog_and_the_demo_bound_their_input_strings():
         (f.String(), None),
         (f.Choice(("a", "bbb")), 3),
         (f.Email(), f.EMAIL_MAX),
-        (f.Phone(), f.PHONE_MAX),
+        (egoi_fields.Phone(), egoi_fields.PHONE_MAX),
         (f.Date(), 10),
         (f.DateTime(), 19),
         (f.String(validate=f.FullMatch(r"^a{1,3}$", error="a")), None),

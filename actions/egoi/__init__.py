@@ -1,10 +1,13 @@
-"""The E-goi connector: contacts and tags (Marketing API v3) and SMS (Transactional API v2)."""
+"""The E-goi connector: contacts with their extra fields, tags, campaigns and automations (Marketing
+API v3, https://developers.e-goi.com/api/v3/), transactional SMS and email, one or in batches, message
+status and cancellation, and verification codes (Transactional API v2,
+https://developers.e-goi.com/api/transactional/). Its triggers are in ``triggers.egoi``, registered
+under the ``connector.triggers`` entry-point group and attached to this catalog by name."""
 
 from __future__ import annotations
 
 from actions.egoi import automations, campaigns, contacts, email, lookups, messages, sms, tags, verify
 from connector.declarations import Catalog, Credential, Service
-from triggers.egoi import TRIGGERS
 
 
 def _sandbox():
@@ -31,13 +34,21 @@ catalog = Catalog(
         tooltip="Provide your E-goi API key",
     ),
     services=(
-        Service("marketing", "E-goi Marketing API", "EGOI_API_URL", "Apikey", sandbox_path="/api"),
+        Service(
+            "marketing",
+            "E-goi Marketing API",
+            "EGOI_API_URL",
+            "Apikey",
+            sandbox_path="/api",
+            default_url="https://api.egoiapp.com",
+        ),
         Service(
             "transactional",
             "E-goi Transactional API",
             "EGOI_TRANSACTIONAL_URL",
             "ApiKey",
             sandbox_path="/slingshot/api/v2",
+            default_url="https://slingshot.egoiapp.com/api/v2",
         ),
     ),
     # Each module lists its operations; this order is the order of the specs and the docs.
@@ -52,7 +63,6 @@ catalog = Catalog(
         *verify.OPERATIONS,
         *lookups.OPERATIONS,
     ),
-    triggers=TRIGGERS,
     publisher="Connector",
     brand_color="#00AEDA",
     contact={"name": "E-goi Support", "url": "https://helpdesk.e-goi.com/"},

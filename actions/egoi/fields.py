@@ -48,6 +48,26 @@ CONTACT_ID_LENGTH = 10
 # smaller bound is the one both agree on).
 MAX_PAGE = 100
 
+# Phones and cellphones as E-goi's API v3 contact schema writes them (https://developers.e-goi.com/api/v3/):
+# a country code, a hyphen, the number.
+PHONE_PATTERN = r"^\d{1,3}-\d{4,20}$"
+PHONE_MESSAGE = (
+    "Not a valid phone number: expected the format ccc-xxxxxxxxx, a country code of 1 to 3 digits, "
+    "a hyphen, then 4 to 20 digits (for example 351-912345678)."
+)
+PHONE_MAX = 24  # 3 digits, a hyphen, 20 digits: the longest the pattern admits
+
+
+class Phone(f.Patterned):
+    """Phone or cellphone in E-goi's ``ccc-xxxxxxxxx`` form (the upstream's own pattern)."""
+
+    pattern = PHONE_PATTERN
+    message = PHONE_MESSAGE
+    length = PHONE_MAX
+    hint = "phone ccc-xxxxxxxxx"
+    example_value = "351-912345678"
+
+
 LISTS_DROPDOWN = f.dropdown("GetListsContacts", value_path="list_id", value_title="public_name")
 TAGS_DROPDOWN = f.dropdown("GetTag", value_path="tag_id", value_title="name")
 CONTACTS_DROPDOWN = f.dropdown("GetAllContacs", value_path="contact_id", value_title="email", list_id="body/list_id")

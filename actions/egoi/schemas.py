@@ -17,6 +17,7 @@ from actions.egoi.fields import (
     LANGUAGES,
     MAX_PAGE,
     NAME_MAX,
+    Phone,
     contact_id,
     list_id,
 )
@@ -30,12 +31,10 @@ class ContactFields(InputSchema):
     """Base fields a contact has in every E-goi list."""
 
     email = f.Email(summary="Email", description="Email address of the contact.", example="ana@example.com")
-    cellphone = f.Phone(
+    cellphone = Phone(
         summary="Cellphone", description="Cellphone of the contact, as ccc-xxxxxxxxx where ccc is the country code."
     )
-    phone = f.Phone(
-        summary="Phone", description="Phone of the contact, as ccc-xxxxxxxxx where ccc is the country code."
-    )
+    phone = Phone(summary="Phone", description="Phone of the contact, as ccc-xxxxxxxxx where ccc is the country code.")
     first_name = f.String(
         max_length=NAME_MAX, summary="First Name", description="First name of the contact.", example="Ana"
     )
@@ -182,10 +181,10 @@ class FindContactInput(InputSchema):
     email = f.Email(
         summary="Email", description="Email address to search for.", visibility="important", example="ana@example.com"
     )
-    cellphone = f.Phone(
+    cellphone = Phone(
         summary="Cellphone", description="Cellphone to search for, as ccc-xxxxxxxxx.", visibility="important"
     )
-    phone = f.Phone(summary="Phone", description="Phone to search for, as ccc-xxxxxxxxx.", visibility="advanced")
+    phone = Phone(summary="Phone", description="Phone to search for, as ccc-xxxxxxxxx.", visibility="advanced")
     list_id = list_id(
         required=False,
         summary="Only In List",

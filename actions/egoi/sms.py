@@ -8,6 +8,7 @@ from typing import Any
 from marshmallow import validate
 
 from actions.egoi import sms_length
+from actions.egoi.fields import Phone
 from actions.egoi.messages import (
     SENDER_ID_MAX,
     MessageIdOutput,
@@ -35,7 +36,7 @@ SENDERS_DROPDOWN = f.dropdown("GetSenders", value_path="id", value_title="name")
 class SendSMSInput(InputSchema):
     """One SMS to one recipient."""
 
-    to = f.Phone(
+    to = Phone(
         required=True,
         summary="Send To",
         description="Cellphone of the recipient, as ccc-xxxxxxxxx where ccc is the country code.",
@@ -139,7 +140,7 @@ class SendSMSBatch(Action):
 class ValidatePhoneNumberInput(InputSchema):
     """The number to check."""
 
-    number = f.Phone(
+    number = Phone(
         required=True,
         summary="Phone Number",
         description="The number to check, landline or mobile, as ccc-xxxxxxxxx where ccc is the country code.",

@@ -18,7 +18,7 @@ from typing import Any
 
 from marshmallow import validate
 
-from actions.egoi.fields import HASH_MAX
+from actions.egoi.fields import HASH_MAX, Phone
 from actions.egoi.messages import GROUP_MAX, MERGE_TAG_MAX, SENDER_ID_MAX
 from actions.egoi.sms import SENDERS_DROPDOWN
 from connector import fields as f
@@ -111,7 +111,7 @@ class RequestTokenSmsInput(CodeSettings):
         example="1",
         dropdown=SENDERS_DROPDOWN,
     )
-    to = f.Phone(
+    to = Phone(
         required=True,
         summary="Send To",
         description="Cellphone of the recipient, as ccc-xxxxxxxxx where ccc is the country code.",

@@ -44,6 +44,7 @@ catalog = Catalog(
             "Ongage Events API",
             "ONGAGE_API_URL",
             SplitCredential(headers=UPSTREAM_HEADERS, format=CREDENTIAL_FORMAT),
+            default_url="https://api.ongage.net",  # the list id follows it in each path
         ),
     ),
     operations=events.OPERATIONS,

@@ -1,4 +1,4 @@
-"""The baseline of DESIGN.md section 8: CreateContact written by hand with Flask + marshmallow + requests.
+"""The baseline of the throughput target: CreateContact written by hand with Flask + marshmallow + requests.
 
 This is what a competent engineer would write without the framework: one route, a marshmallow
 schema with the same fields and validation as ``actions/egoi/schemas.py`` (CreateContactInput),

@@ -1,4 +1,4 @@
-"""Cold start: from interpreter start to a service that can answer (DESIGN.md section 8: <= 0.6 s).
+"""Cold start: from interpreter start to a service that can answer (target: <= 0.6 s).
 
     .venv/bin/python bench/cold_start.py [--repeat 5]
 

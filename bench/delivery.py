@@ -3,8 +3,8 @@
     .venv/bin/python bench/delivery.py [--events 10000] [--subscriptions 1,16,100] [--db both]
                                        [--modes subprocess,drain] [--quick] [--no-profile] [--no-round-trips]
 
-DESIGN.md section 8: "webhook relay: >= 1,000 delivered events/s per worker process on PostgreSQL,
-durably; a burst of 10,000 events drained in <= 15 s". For each database and each number of
+The target: webhook relay at >= 1,000 delivered events/s per worker process on PostgreSQL,
+durably; a burst of 10,000 events drained in <= 15 s. For each database and each number of
 subscriptions (events spread evenly over them; one subscription's events are sent strictly one
 after another, so the subscription count bounds the parallelism), it:
 

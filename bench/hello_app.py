@@ -1,4 +1,4 @@
-"""The machine's reference point: a bare Flask JSON endpoint (DESIGN.md section 8 quotes 3,500-5,000 req/s).
+"""The machine's reference point: a bare Flask JSON endpoint (typically 3,500-5,000 req/s).
 
 .venv/bin/gunicorn --chdir bench -w 2 hello_app:app
 """

@@ -1,4 +1,4 @@
-"""Rate limits shared across processes through a real Redis (DESIGN.md §7).
+"""Rate limits shared across processes through a real Redis.
 
 Two independently built apps stand for two gunicorn workers or two machines: with
 CONNECTOR_RATELIMIT_STORAGE_URL pointing at one Redis, a credential's budget is shared.

@@ -33,7 +33,8 @@ from connector.spec.openapi import OPENAPI, SWAGGER, build_spec
 PUBLIC_URL = "http://localhost:8000"  # what is committed under openapi/
 ROOT = Path(__file__).resolve().parents[1]
 OPENAPI_DIR = ROOT / "openapi"
-REFERENCE = Path(__file__).parent / "reference" / "powerautomate"  # copies of shared/reference/powerautomate
+# Microsoft's connector schemas (paconn) and the certified E-goi connector (microsoft/PowerPlatformConnectors)
+REFERENCE = Path(__file__).parent / "reference" / "powerautomate"
 MS_SCHEMAS = REFERENCE / "schemas"
 CERTIFIED = REFERENCE / "egoi-certified"
 
@@ -600,7 +601,7 @@ CERTIFIED_FIELDS = {
     "SendSMS": {"to", "from", "textBody", "encoding", "maxCount", "priority", "customData", "registered", "group"},
 }
 
-# Intentional differences, each allowed by our HTTP contract (DESIGN.md section 4):
+# Intentional differences, each allowed by our HTTP contract (README, "HTTP contract"):
 # - ids travel in the JSON body, not in the path: certified path parameters become body properties;
 # - the contact fields are flat in our body, not nested under "base" (we nest them upstream);
 # - SendSMS takes one message object, not an array under a body parameter named " ";

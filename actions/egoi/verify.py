@@ -40,7 +40,8 @@ VERIFY_MESSAGE_MAX = 5000  # the text around the code: enough for an email, SMS 
 SUBJECT_MAX = 998  # the longest line RFC 5322 allows in a message header
 DEVICE_TOKEN_MAX = 4096  # push tokens are 64 (APNs) to a few hundred (FCM) characters
 TITLE_MAX = 255
-# Paths of the token requests. SMS is in E-goi's spec; the seed documents email and push without paths.
+# Paths of the token requests. SMS is in E-goi's spec; its docs (https://developers.e-goi.com/api/transactional/)
+# show email and push without paths.
 REQUEST_PATHS = {"sms": "/verify/request", "email": "/verify/request/email", "push": "/verify/request/push"}
 CODE_TAG = "{{ code }}"
 
@@ -264,7 +265,7 @@ class VerifyRequestOutput(RequestIdOutput):
 
 
 def _request_id(answer: Any) -> str:
-    """E-goi names it requestId (seed) or verifyId (2020 spec); validate and friends wrap it in a list."""
+    """E-goi names it requestId (current docs) or verifyId (2020 spec); validate and friends wrap it in a list."""
     item = answer[0] if isinstance(answer, list) and answer else answer
     if isinstance(item, dict):
         for name in ("requestId", "verifyId", "id"):

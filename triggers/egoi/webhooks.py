@@ -1,7 +1,7 @@
 """E-goi's webhooks: contact events of a list (Marketing API v3) and the status changes of
 transactional SMS and email (Transactional API v2).
 
-Both APIs POST a batch, a JSON array of ``{"action", "actionDate", "data"}`` (DESIGN §6; the
+Both APIs POST a batch, a JSON array of ``{"action", "actionDate", "data"}`` (the
 transactional spec's Webhooks section shows it, with ``actionDate`` in epoch milliseconds). Neither
 sends an event id, so an event's key is the digest of its content (``content_key``): the same event
 sent twice has the same key and is delivered once.

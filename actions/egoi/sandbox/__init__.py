@@ -2,8 +2,8 @@
 
 Why it exists: ``serve --sandbox`` and the end-to-end tests need an upstream that answers like
 E-goi (paths, status codes, bodies, validation) on a machine with no account and no internet.
-Shapes follow E-goi's published specs (``reference/egoi/apiv3-openapi.yaml`` and
-``transactional-v2-openapi.yaml``); where they are silent, the choice is noted next to the code.
+Shapes follow E-goi's published specs (Marketing API v3, https://developers.e-goi.com/api/v3/, and
+Transactional API v2, https://developers.e-goi.com/api/transactional/); where they are silent, the choice is noted next to the code.
 
 Served paths (every one needs the key header, ``Apikey`` / ``ApiKey``; header names are
 case-insensitive). Any non-empty key is accepted except ``SANDBOX_INVALID_KEY``, which gets 401:

@@ -1,6 +1,6 @@
 """Marketing API v3: campaigns and automations.
 
-Paths (under ``/api``): ``GET /campaigns`` with every filter of getAllCampaigns (seed 000),
+Paths (under ``/api``): ``GET /campaigns`` with every filter of getAllCampaigns (https://developers.e-goi.com/api/v3/),
 ``GET /automations`` with getAllAutomations' filters and ``DELETE /automations/{id}`` (204).
 
 Seeded in every fresh sandbox (so filters, order and deletes can be tried): six campaigns, one per
@@ -19,7 +19,7 @@ from flask import Response, jsonify, request
 
 from actions.egoi.sandbox.core import SandboxError, current_state, marketing, query_enum, query_int
 
-# Published spec's maxima for these collections (seed 000 says 100; the catalog never sends more).
+# Published spec's maxima for these collections (E-goi's API v3 guide says 100; the catalog never sends more).
 _MAX_LIMIT = 1000
 _CHANNELS = ("email", "push", "sms", "smart_sms", "voice", "web_push")
 _CAMPAIGN_STATUSES = ("draft", "canceled", "queued", "paused", "sending", "sent")

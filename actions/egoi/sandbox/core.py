@@ -17,7 +17,8 @@ MARKETING_PREFIX = "/api"
 TRANSACTIONAL_PREFIX = "/slingshot/api/v2"
 
 _EXTENSION = "egoi_sandbox"
-_MAX_BODY = 20 * 1024 * 1024  # E-goi refuses POST/PATCH/PUT bodies over 20 MB with 413 (seed 000)
+# E-goi refuses POST/PATCH/PUT bodies over 20 MB with 413 (https://developers.e-goi.com/api/v3/)
+_MAX_BODY = 20 * 1024 * 1024
 MAX_LIMIT = 1000  # the v3 spec's maximum for `limit` on /lists, /lists/{id}/contacts and /tags
 PHONE = re.compile(r"\d{1,3}-\d{4,20}", re.ASCII)  # E-goi's ^\d{1,3}-\d{4,20}$, ASCII digits only
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -119,7 +120,7 @@ def current_state() -> State:
 
 
 def timestamp() -> str:
-    """E-goi's date-time format, ``YYYY-MM-DD hh:mm:ss`` (seed 000), in UTC."""
+    """E-goi's date-time format, ``YYYY-MM-DD hh:mm:ss`` (https://developers.e-goi.com/api/v3/), in UTC."""
     return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 

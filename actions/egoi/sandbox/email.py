@@ -1,7 +1,7 @@
 """Transactional API v2: email senders, email sending and the sandbox-only email outbox.
 
 Checks follow ``Manual_Email`` of the v2 spec (``senderId``, ``to`` and ``subject`` required) and
-the Attachments section of the docs (seed 001): each file at most 5 MB once decoded, one of the
+the Attachments section of the docs (https://developers.e-goi.com/api/transactional/): each file at most 5 MB once decoded, one of the
 listed MIME types, ``filename``/``data``/``mimeType``/``arrangement`` all required. One bad
 message fails the whole batch with 400, as for SMS. The outbox keeps each attachment's name,
 type, arrangement and decoded size, not its bytes.
@@ -31,7 +31,7 @@ from actions.egoi.sandbox.sms import common_problem, demo_message, register_mess
 
 _BATCH = 100  # "Send various email messages to various recipient, up to 100"
 _MAX_ATTACHMENT = 5 * 1024 * 1024  # "The maximum size for an attachment is 5Mb"
-# The Attachments table of the Transactional API docs (seed 001), copied here on purpose (see core).
+# The Attachments table of the Transactional API docs (https://developers.e-goi.com/api/transactional/), copied here on purpose (see core).
 _MIME_TYPES = frozenset(
     {
         "application/pdf",

@@ -214,7 +214,7 @@ def _cancel(message_id: str) -> None:
 
 @transactional.delete("/messages/<message_id>/action/cancel")
 def cancel_scheduled_message(message_id: str) -> Response:
-    """Current docs (seed 001): ``DELETE /messages/{id}/action/cancel`` answers ``{}``."""
+    """Current docs (https://developers.e-goi.com/api/transactional/): ``DELETE /messages/{id}/action/cancel`` answers ``{}``."""
     _cancel(message_id)
     return jsonify({})
 

@@ -1,20 +1,21 @@
 """Transactional API v2 "Verify": verification requests, with a sandbox-only outbox of the codes sent.
 
-Follows seed 001 (Request Token by SMS, email and push; get, validate, cancel, resend) and
-``transactional-v2-openapi.yaml`` (paths, status codes, error bodies). Where they are silent the
+Follows E-goi's Transactional API documentation, https://developers.e-goi.com/api/transactional/ (Request Token by SMS,
+email and push; get, validate, cancel, resend), and its OpenAPI spec (paths, status codes, error
+bodies). Where they are silent the
 choice is noted here, and the catalog reads nothing but what E-goi documents:
 
-- Paths: SMS ``POST /verify/request`` (the spec). The seed documents the email and push requests
+- Paths: SMS ``POST /verify/request`` (the spec). The documentation shows the email and push requests
   without their paths; the sandbox serves them at ``/verify/request/email`` and ``/verify/request/push``.
 - Ids are 32 hex characters, as in E-goi's 2FA use case (``bcc3f465...``); answers carry ``requestId``
-  (the seed's name; the 2020 spec called it ``verifyId``).
-- States (seed): ``pending`` until validated, ``invalidated`` after ``MAX_ATTEMPTS`` wrong codes,
+  (the documentation's name; the 2020 spec called it ``verifyId``).
+- States (as documented): ``pending`` until validated, ``invalidated`` after ``MAX_ATTEMPTS`` wrong codes,
   ``canceled`` by the sender, ``expired`` once ``codeValidity`` seconds have passed since the code
   was sent (E-goi's 2FA use case: "E-goi marks the request as expired"). Only ``pending`` is not final.
 - Validate, cancel and resend refuse a request that is not pending with 400 and a detail naming the
   state (the spec lists only 200/400/404 for them); a wrong code is a 400 that leaves it pending.
 - Resend sends a new code and restarts the validity and the attempts.
-- codeType ``hex`` (seed) and ``hexa`` (the 2020 spec) are both accepted.
+- codeType ``hex`` (the documentation) and ``hexa`` (the 2020 spec) are both accepted.
 
 Sandbox only, no key: ``GET /_sandbox/verify`` lists the codes "sent" (newest first) so the flow can
 be tried by hand; ``POST /_sandbox/verify/clock`` with ``{"advance": seconds}`` moves the sandbox's
@@ -277,7 +278,7 @@ def get_verify(request_id: str) -> Response:
 
 @transactional.post("/verify/<request_id>/validate")
 def validate_code(request_id: str) -> Response:
-    """A wrong code is counted; the ``MAX_ATTEMPTS``-th invalidates the request (seed: final)."""
+    """A wrong code is counted; the ``MAX_ATTEMPTS``-th invalidates the request (documented as final)."""
     body = json_object()
     with current_state().lock:
         record = _current(_store(), request_id)

@@ -15,7 +15,7 @@ Management endpoints (key header required, like every E-goi path):
   ``{id, channel, callbackUrl, actions}``; another channel value returns all), ``POST /webhooks`` (oneOf
   ``Webhook_Email|Webhook_Sms|Webhook_Push``: ``url`` and ``channel`` required, ``actions`` optional and from the
   channel's enum; **201** ``{"webhookId": "1"}``; anything wrong is a 400, the only error the spec lists) and
-  ``DELETE /webhooks?id=…[&channel=…]`` (204; the seed's older form ``?url=…`` works too; 400 without ``id`` or
+  ``DELETE /webhooks?id=…[&channel=…]`` (204; the older documented form ``?url=…`` works too; 400 without ``id`` or
   ``url``, 404 when nothing matches). Sandbox choices where the spec is silent: a missing or empty ``actions``
   captures every event of the channel; ``delivered`` is accepted for email although the enum omits it (the
   docs' Email Hooks table lists it); a scheme-less ``url`` like the spec's ``www.your-server/webhook/events``
@@ -675,7 +675,7 @@ def create_tx_webhook() -> tuple[Response, int]:
 
 @transactional.delete("/webhooks")
 def delete_tx_webhook() -> tuple[str, int]:
-    """``?id=`` (current spec) or ``?url=`` (the seed's older docs), optionally narrowed by ``channel``."""
+    """``?id=`` (current spec) or ``?url=`` (E-goi's older docs), optionally narrowed by ``channel``."""
     webhook_id, url, channel = request.args.get("id"), request.args.get("url"), request.args.get("channel")
     if not webhook_id and not url:
         raise SandboxError(400, "The query parameter id is required and cannot be empty")

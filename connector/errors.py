@@ -25,6 +25,7 @@ PROBLEM_TYPES: dict[int, str] = {
     404: "not-found",
     405: "method-not-allowed",
     409: "conflict",
+    411: "length-required",
     413: "body-too-large",
     414: "uri-too-long",
     415: "unsupported-media-type",

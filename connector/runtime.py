@@ -105,8 +105,12 @@ def read_body() -> bytes:
         stream = environ["wsgi.input"]  # the server ends it: at Content-Length or the last chunk
     elif length is not None:
         stream = request.stream  # bounded by Content-Length
+    elif "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+        # A WSGI server that passes a chunked body on without ending it (some uWSGI and mod_wsgi
+        # set-ups): reading it could block or stop anywhere, and acting on nothing is not an option.
+        raise Problem(411, "Send the body with a Content-Length header: this server cannot read chunked bodies.")
     else:
-        return b""  # no length and a server that cannot end the stream: no body can be read safely
+        return b""  # no body at all
     chunks: list[bytes] = []
     size = 0
     while length is None or size < length:  # never past an announced length, whatever the server

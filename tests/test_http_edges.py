@@ -225,3 +225,22 @@ def test_read_body_under_werkzeug(echo_server, chunks):
     code, answer = send(b"0123456789X")
     assert code == 413
     assert json.load(io.BytesIO(answer))["status"] == 413
+
+
+def test_a_chunked_body_a_server_does_not_end_is_411_not_an_empty_input():
+    """Under a WSGI server that passes a chunked body on without ``wsgi.input_terminated``, the
+    body cannot be read safely: 411 asks for a Content-Length instead of acting on no input."""
+    from werkzeug.test import EnvironBuilder, run_wsgi_app
+
+    app = Flask(__name__)
+    register_error_handlers(app)
+    app.add_url_rule("/echo", "echo", lambda: {"read": len(read_body())}, methods=["POST"])
+    environ = EnvironBuilder(
+        path="/echo", method="POST", headers={"Transfer-Encoding": "chunked"}, input_stream=io.BytesIO(b"{}")
+    ).get_environ()
+    environ.pop("CONTENT_LENGTH", None)
+    environ.pop("wsgi.input_terminated", None)
+    body, status, headers = run_wsgi_app(app, environ)
+    assert status.startswith("411")
+    assert headers["Content-Type"] == "application/problem+json"
+    assert "Content-Length" in json.loads(b"".join(body))["detail"]

@@ -5,11 +5,12 @@ Two kinds of text in a log line let whoever reads the log act:
 - capability paths: a receiver token (``/hooks/<token>``) lets anyone post events, and a
   subscription id (``/subscriptions/<id>``) unsubscribes without a key, so only their first
   characters are kept, enough to correlate lines;
-- query strings and credentials of URLs: a Power Automate or Logic Apps callback URL carries a
-  ``sig`` parameter that starts the flow
+- query strings, credentials and secret-looking path segments of URLs: a Power Automate or Logic
+  Apps callback URL carries a ``sig`` parameter that starts the flow
   (https://learn.microsoft.com/azure/logic-apps/logic-apps-securing-a-logic-app#generate-shared-access-signatures-sas),
-  and libraries such as urllib3 log whole URLs in their warnings. Queries become ``?***``,
-  ``user:password@`` becomes ``***@``.
+  Zapier's, Make's and Slack's hooks carry their secret in the path, and libraries such as urllib3
+  log whole URLs in their warnings. Queries become ``?***``, ``user:password@`` becomes ``***@``,
+  and a path segment of 20 characters or more, or of 8 or more with a digit, keeps 4 and ``…``.
 
 ``RedactingFilter`` rewrites the formatted message of a record. It sits on handlers, not loggers,
 because a logger's filters do not see records propagated from its children (``urllib3.*`` records
@@ -36,6 +37,22 @@ QUERY = re.compile(
     rf"(?P<sep>[?#]){_URL_CHAR}+"
 )
 USERINFO = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://)[^\s\"'<>\\/@]+@")
+# A URL with a scheme, up to its query: its path may carry a secret (Zapier, Make, Slack and n8n hooks).
+SCHEME_URL = re.compile(rf"\b[A-Za-z][A-Za-z0-9+.-]*://{_PATH_CHAR}*")
+# A path segment that looks like a secret: 20 characters or more, or 8 or more with a digit in them.
+SECRET_SEGMENT = re.compile(r"(?<=/)([A-Za-z0-9_-]{4})(?=[A-Za-z0-9_-]*\d|[A-Za-z0-9_-]{16})[A-Za-z0-9_-]{4,}")
+
+
+def mask_path(path: str) -> str:
+    """Segments of a URL path that look like secrets shortened to a prefix (``/hooks/abcd…``)."""
+    return SECRET_SEGMENT.sub(r"\1…", path)
+
+
+def _mask_url_path(match: re.Match[str]) -> str:
+    url = match.group(0)
+    scheme_end = url.index("://") + 3
+    slash = url.find("/", scheme_end)
+    return url if slash < 0 else url[:slash] + mask_path(url[slash:])
 
 
 def redact(text: str) -> str:
@@ -44,8 +61,9 @@ def redact(text: str) -> str:
 
 
 def mask_urls(text: str) -> str:
-    """Query strings, fragments and credentials of URLs replaced by ``***``."""
-    return USERINFO.sub(r"\1***@", QUERY.sub(r"\g<head>\g<sep>***", text))
+    """Query strings, fragments and credentials of URLs replaced by ``***``; path segments of URLs
+    with a scheme that look like secrets shortened to a prefix."""
+    return SCHEME_URL.sub(_mask_url_path, USERINFO.sub(r"\1***@", QUERY.sub(r"\g<head>\g<sep>***", text)))
 
 
 def scrub(text: str) -> str:

@@ -115,3 +115,19 @@ def test_gunicorn_error_and_access_logs_are_filtered(tmp_path):
 )
 def test_scrub(line, masked):
     assert scrub(line) == masked
+
+
+@pytest.mark.parametrize(
+    "url, secret",
+    [
+        ("https://hooks.zapier.com/hooks/standard/1234567/8f3a9c2e7b1d4e5f/", "8f3a9c2e7b1d4e5f"),
+        ("https://hook.eu1.make.com/abcd1234efgh5678ijkl9012mnop3456", "abcd1234efgh5678ijkl9012mnop3456"),
+        ("https://hooks.slack.com/services/T0001/B0002/XXXXXXXXXXXXXXXXXXXXXXXX", "XXXXXXXXXXXXXXXXXXXXXXXX"),
+        ("https://n8n.example.com/webhook/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", "4b5a-6978-8796-a5b4c3d2e1f0"),
+    ],
+)
+def test_secrets_in_the_path_of_a_hook_url_never_reach_a_log_line(url, secret):
+    """Zapier, Make, Slack and n8n hooks are capabilities by their path alone."""
+    line = scrub(f"delivery to {url} failed")
+    assert secret not in line
+    assert url.split("/")[2] in line  # the host stays, to tell subscribers apart

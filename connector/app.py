@@ -11,6 +11,7 @@ import logging
 import os
 import threading
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 import requests
@@ -256,9 +257,8 @@ def delivery_state(app: Flask) -> tuple[bool, dict[str, Any]]:
 def _add_document_routes(blueprint: Any, catalog: Catalog, docs: Documents, public_url: str) -> None:
     html = render_docs(catalog, public_url).encode()
 
-    blueprint.add_url_rule("/swagger.json", "swagger", lambda: Response(docs.swagger, mimetype=JSON))
-    blueprint.add_url_rule("/openapi.json", "openapi", lambda: Response(docs.openapi, mimetype=JSON))
-    blueprint.add_url_rule("/apiProperties.json", "api_properties", lambda: Response(docs.properties, mimetype=JSON))
+    for url, content in docs.routes.items():  # each platform's files (swagger.json, openapi.json...)
+        blueprint.add_url_rule(f"/{url}", url.partition(".")[0], partial(Response, content, mimetype=JSON))
     blueprint.add_url_rule("/docs", "docs", lambda: Response(html, mimetype="text/html"))
 
 

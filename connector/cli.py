@@ -99,19 +99,32 @@ def serve(host: str, port: int, sandbox: bool, workers: int | None, threads: int
 @click.option(
     "--out", "out_dir", default="openapi", show_default=True, type=click.Path(file_okay=False), help="Directory."
 )
+@click.option(
+    "--platform",
+    "platform_names",
+    default=None,
+    metavar="NAME[,NAME...]",
+    help="Platforms to export, comma-separated (e.g. powerautomate,openapi3) [default: all].",
+)
 @click.option("--check", is_flag=True, help="Exit 1 if the files on disk differ from the declarations.")
-def export(public_url: str | None, out_dir: str, check: bool) -> None:
-    """Write each connector's Power Automate package and OpenAPI 3 document into OUT/<connector>/."""
+def export(public_url: str | None, out_dir: str, platform_names: str | None, check: bool) -> None:
+    """Write each connector's files for each platform (Power Automate package, OpenAPI 3...) into OUT/<connector>/."""
+    from connector.platforms import select
     from connector.registry import discover
     from connector.spec.documents import Documents
 
+    names = [n.strip() for n in platform_names.split(",") if n.strip()] if platform_names else None
+    try:
+        select(names)
+    except LookupError as error:
+        raise click.UsageError(str(error)) from None
     settings = Settings.load({"PUBLIC_URL": public_url} if public_url else None)
     stale = []
     for catalog in discover(settings.catalogs):
-        documents = Documents.build(catalog, settings.public_url)
+        documents = Documents.build(catalog, settings.public_url, names)
         directory = Path(out_dir) / catalog.name
         if check:
-            for name, content in documents.files().items():
+            for name, content in documents.files.items():
                 path = directory / name
                 if not path.exists() or path.read_bytes() != content:
                     stale.append(str(path))

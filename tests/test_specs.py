@@ -3,12 +3,14 @@ assertions for Swagger 2.0 (what Power Automate imports) and OpenAPI 3, with ``i
 where the two formats put things in different places.
 
 Covered: openapi-spec-validator; Microsoft's JSON schemas for apiDefinition / apiProperties;
-Power Automate certification rules; continuity with Microsoft's certified E-goi connector;
-security, branding and metadata; the live service serving the same bytes; drift of ``openapi/``.
+Power Automate certification rules, both as the start-up check refuses bad declarations and as the
+generated files obey them; continuity with Microsoft's certified E-goi connector; security,
+branding and metadata; the live service serving the same bytes; drift of ``openapi/``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import unicodedata
@@ -24,11 +26,23 @@ from click.testing import CliRunner
 from jsonschema.exceptions import best_match
 from openapi_spec_validator import OpenAPIV2SpecValidator, OpenAPIV30SpecValidator, validate
 
+from connector import fields as f
 from connector.app import create_app
 from connector.cli import main
+from connector.declarations import (
+    Action,
+    Catalog,
+    Credential,
+    InputSchema,
+    Lookup,
+    OutputSchema,
+    Service,
+    validate_catalogs,
+)
+from connector.platforms import platforms
 from connector.registry import discover
+from connector.spec.certification import OPERATION_ID, SUMMARY_FORBIDDEN, VISIBILITIES, check_catalog, is_title_case
 from connector.spec.documents import Documents
-from connector.spec.openapi import OPENAPI, SWAGGER, build_spec
 
 PUBLIC_URL = "http://localhost:8000"  # what is committed under openapi/
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,7 +52,17 @@ REFERENCE = Path(__file__).parent / "reference" / "powerautomate"
 MS_SCHEMAS = REFERENCE / "schemas"
 CERTIFIED = REFERENCE / "egoi-certified"
 
+SWAGGER, OPENAPI = "2.0", "3.0.3"
 VALIDATORS = {SWAGGER: OpenAPIV2SpecValidator, OPENAPI: OpenAPIV30SpecValidator}
+# Each version is one platform's file: (platform, file name).
+PLATFORM_FILES = {SWAGGER: ("powerautomate", "apiDefinition.swagger.json"), OPENAPI: ("openapi3", "openapi.json")}
+DEFINITION, PROPERTIES = "apiDefinition.swagger.json", "apiProperties.json"
+
+
+def build_spec(catalog, version: str, public_url: str = PUBLIC_URL) -> dict[str, Any]:
+    """One catalog's document in one version, built by that version's platform alone."""
+    platform, filename = PLATFORM_FILES[version]
+    return json.loads(Documents.build(catalog, public_url, [platform]).files[filename])
 
 
 # --------------------------------------------------------------------------------------------
@@ -306,7 +330,7 @@ def test_power_automate_files_match_microsoft_schemas(documents, filename, schem
     validator = ms_validator(schema_file)
     deviations = DEVIATIONS[filename]
     for name, docs in documents.items():
-        errors = schema_errors(validator, json.loads(docs.files()[filename]))
+        errors = schema_errors(validator, json.loads(docs.files[filename]))
         unexplained = [e for e in errors if not any(re.search(p, e) for p in deviations)]
         assert unexplained == [], f"{name}/{filename} fails {schema_file}:\n" + "\n".join(unexplained)
         unused = [p for p in deviations if not any(re.search(p, e) for e in errors)]
@@ -317,7 +341,7 @@ def test_microsoft_schema_is_not_vacuous(documents):
     """The validator really checks parameters (refs resolved): Swagger 2.0 has no ``example`` on a
     query parameter, which is the defect the generator once had."""
     validator = ms_validator("apiDefinition.swagger.schema.json")
-    doc = json.loads(documents["egoi"].swagger)
+    doc = json.loads(documents["egoi"].files[DEFINITION])
     query = next(
         p
         for item in doc["paths"].values()
@@ -349,18 +373,6 @@ def test_spec_validates(specs, spec_version):
 # a failure lists them all; the same checks are run on the certified connector below to show they
 # catch its known defects.
 # --------------------------------------------------------------------------------------------
-
-OPERATION_ID = re.compile(r"^[A-Z][A-Za-z0-9]*$")
-SUMMARY_FORBIDDEN = re.compile(r"[/\\<>*%&?]")
-MINOR_WORDS = {"a", "an", "and", "as", "at", "by", "for", "from", "in", "of", "on", "or", "the", "to", "with"}
-VISIBILITIES = {"important", "advanced", "internal"}
-
-
-def is_title_case(text: str) -> bool:
-    words = text.split()
-    return bool(words) and all(
-        w[0].isupper() or not w[0].isalpha() or (i > 0 and w in MINOR_WORDS) for i, w in enumerate(words)
-    )
 
 
 def check_operation_strings(spec: Spec) -> list[str]:
@@ -541,11 +553,153 @@ def test_rules_catch_the_certified_connector_defects():
     assert check_field_labels(certified)
 
 
+# --------------------------------------------------------------------------------------------
+# The same rules at start-up: validate_catalogs refuses a declaration that breaks one, naming the
+# catalog, the operation and the rule (connector/spec/certification.py).
+# --------------------------------------------------------------------------------------------
+
+
+class GoodItem(OutputSchema):
+    """One item."""
+
+    id = f.Integer(summary="Item Id", description="The item's id.")
+    name = f.String(summary="Name", description="The item's name.")
+
+
+class GoodList(OutputSchema):
+    """The items."""
+
+    items = f.List(f.Nested(GoodItem), summary="Items", description="The items.")
+
+
+class GoodLookupInput(InputSchema):
+    folder = f.String(required=True, max_length=10, summary="Folder", description="Where to look.")
+
+
+class GoodLookup(Lookup):
+    key = "items"
+    operation_id = "GetItems"
+    summary = "List the items"
+    description = "The items of a folder, for dropdowns."
+    Input = GoodLookupInput
+    Output = GoodList
+
+
+class GoodInput(InputSchema):
+    folder = f.String(max_length=10, summary="Folder", description="Where the item goes.")
+    item_id = f.Integer(
+        summary="Item",
+        description="The item to copy.",
+        dropdown=f.dropdown("GetItems", "id", "name", folder="body/folder"),
+    )
+
+
+class GoodAction(Action):
+    key = "copy_item"
+    operation_id = "CopyItem"
+    summary = "Copy an item"
+    description = "Copies an item into a folder."
+    visibility = "important"
+    Input = GoodInput
+    Output = GoodItem
+
+
+GOOD = Catalog(
+    name="good",
+    title="Good",
+    description="A catalog that passes every rule.",
+    version="1.0",
+    credential=Credential(header="X-Key"),
+    services=(Service("api", "API", "GOOD_URL", "X-Key"),),
+    operations=(GoodAction, GoodLookup),
+    publisher="Tests",
+    brand_color="#123456",
+    contact={"name": "Tests", "url": "https://example.com/"},
+    metadata={"Website": "https://example.com/", "Privacy policy": "https://example.com/p", "Categories": "IT"},
+)
+
+
+def _action(**attributes: Any) -> type[Action]:
+    return type("Changed", (GoodAction,), attributes)
+
+
+def _input(**declared: Any) -> type[InputSchema]:
+    return type("ChangedInput", (GoodInput,), declared)
+
+
+BAD_DECLARATIONS = {
+    "summary-too-long": ({"operations": (_action(summary="Copy " + "x" * 80), GoodLookup)}, "CopyItem: summary"),
+    "operation-id-not-pascal": ({"operations": (_action(operation_id="copy_item"), GoodLookup)}, "copy_item"),
+    "description-not-a-sentence": (
+        {"operations": (_action(description="copies an item"), GoodLookup)},
+        "good: CopyItem: description must be a full sentence ending with a period",
+    ),
+    "description-repeats-summary": (
+        {"operations": (_action(description="Copy an item."), GoodLookup)},
+        "good: CopyItem: description must not repeat the summary",
+    ),
+    "action-hidden": (
+        {"operations": (_action(visibility="internal"), GoodLookup)},
+        "good: CopyItem: an action must be shown: visibility must be important or advanced",
+    ),
+    "label-not-title-case": (
+        {"operations": (_action(Input=_input(note=f.String(max_length=5, summary="free note", description="A note."))), GoodLookup)},
+        "good: CopyItem: body.note: x-ms-summary (summary=) must be Title Case: 'free note'",
+    ),
+    "field-without-description": (
+        {"operations": (_action(Input=_input(note=f.String(max_length=5, summary="Note"))), GoodLookup)},
+        "good: CopyItem: body.note: a description is required",
+    ),
+    "empty-format": (
+        {"operations": (_action(Input=_input(note=f.String(max_length=5, summary="Note", description="A note.", metadata={"format": ""}))), GoodLookup)},
+        'good: CopyItem: body.note: "format": ""',
+    ),
+    "field-named-space": (
+        {"operations": (_action(Input=_input(note=f.String(max_length=5, summary="Note", description="A note.", data_key=" "))), GoodLookup)},
+        "good: CopyItem: body field named ' '",
+    ),
+    "title-as-label": (
+        {"operations": (_action(Input=_input(note=f.String(max_length=5, description="A note.", metadata={"title": "Note"}))), GoodLookup)},
+        "good: CopyItem: body.note: title is not what Power Automate shows",
+    ),
+    "dropdown-unknown-operation": (
+        {"operations": (_action(Input=_input(item_id=f.Integer(summary="Item", description="The item.", dropdown=f.dropdown("GetThings", "id", "name")))), GoodLookup)},
+        "good: CopyItem: body.item_id: dropdown names unknown operation 'GetThings'",
+    ),
+    "dropdown-missing-required-input": (
+        {"operations": (_action(Input=_input(item_id=f.Integer(summary="Item", description="The item.", dropdown=f.dropdown("GetItems", "id", "name")))), GoodLookup)},
+        "good: CopyItem: body.item_id: GetItems requires 'folder', which the dropdown does not pass",
+    ),
+    "dropdown-wrong-path": (
+        {"operations": (_action(Input=_input(item_id=f.Integer(summary="Item", description="The item.", dropdown=f.dropdown("GetItems", "item_id", "name", folder="body/folder")))), GoodLookup)},
+        "good: CopyItem: body.item_id: GetItems items have no 'item_id' (value-path)",
+    ),
+    "contact-without-url": ({"contact": {"name": "Tests"}}, "good: contact needs an http(s) url"),
+    "metadata-missing": ({"metadata": {"Website": "https://example.com/"}}, "good: metadata must give Privacy policy, Categories"),
+    "brand-color": ({"brand_color": "blue"}, "good: brand_color must be #RRGGBB"),
+}  # fmt: skip
+
+
+def test_a_good_catalog_passes_the_start_up_check():
+    validate_catalogs([GOOD])
+
+
+@pytest.mark.parametrize(("changes", "message"), BAD_DECLARATIONS.values(), ids=BAD_DECLARATIONS.keys())
+def test_a_bad_declaration_fails_at_start_up_naming_operation_and_rule(changes, message):
+    with pytest.raises(ValueError, match="invalid declarations") as refused:
+        validate_catalogs([dataclasses.replace(GOOD, **changes)])
+    assert message in str(refused.value)
+
+
+def test_installed_catalogs_pass_the_start_up_check(catalogs):
+    assert [p for c in catalogs for p in check_catalog(c)] == []
+
+
 def test_swagger_query_parameters_have_no_example(documents):
     """Swagger 2.0 parameters other than the body have no ``example`` (it is kept as ``x-example``);
     OpenAPI 3 allows one, so this is a Power Automate file check."""
     for docs in documents.values():
-        spec = Spec(json.loads(docs.swagger))
+        spec = Spec(json.loads(docs.files[DEFINITION]))
         for _, _, op in spec.operations():
             for param in spec.parameters(op):
                 assert param.get("in") == "body" or "example" not in param, param
@@ -750,7 +904,7 @@ def test_server_is_the_public_url(specs, spec_version):
 
 def test_api_properties(catalogs, documents):
     for catalog in catalogs:
-        properties = json.loads(documents[catalog.name].properties)["properties"]
+        properties = json.loads(documents[catalog.name].files[PROPERTIES])["properties"]
         parameter = properties["connectionParameters"][catalog.credential.parameter]
         assert parameter["type"] == "securestring"
         assert parameter["uiDefinition"]["displayName"] == catalog.credential.display_name
@@ -758,7 +912,7 @@ def test_api_properties(catalogs, documents):
         assert re.match(r"^#[0-9A-Fa-f]{6}$", properties["iconBrandColor"])
         assert properties["iconBrandColor"] == catalog.brand_color
         assert properties["publisher"] == catalog.publisher and properties["publisher"].strip()
-    egoi = json.loads(documents["egoi"].properties)["properties"]
+    egoi = json.loads(documents["egoi"].files[PROPERTIES])["properties"]
     assert list(egoi["connectionParameters"]) == ["api_key"]
     assert egoi["iconBrandColor"] == "#00AEDA"  # E-goi's brand colour, as in the certified connector
 
@@ -774,21 +928,22 @@ def live_client():
 
 
 @pytest.mark.parametrize(
-    ("route", "attribute"),
-    [("swagger.json", "swagger"), ("openapi.json", "openapi"), ("apiProperties.json", "properties")],
+    ("route", "filename"),
+    [("swagger.json", DEFINITION), ("openapi.json", "openapi.json"), ("apiProperties.json", PROPERTIES)],
 )
-def test_live_app_serves_the_same_bytes(installed, documents, live_client, route, attribute):
+def test_live_app_serves_the_same_bytes(installed, documents, live_client, route, filename):
     for catalog in installed:
         response = live_client.get(f"/{catalog.name}/{route}")
         assert response.status_code == 200
         assert response.mimetype == "application/json"
-        assert response.data == getattr(documents[catalog.name], attribute)
+        assert response.data == documents[catalog.name].files[filename]
+        assert documents[catalog.name].routes[route] == response.data
 
 
 def test_committed_files_are_current(installed, documents):
     stale = []
     for catalog in installed:
-        for filename, content in documents[catalog.name].files().items():
+        for filename, content in documents[catalog.name].files.items():
             path = OPENAPI_DIR / catalog.name / filename
             if not path.exists() or path.read_bytes() != content:
                 stale.append(str(path.relative_to(ROOT)))
@@ -819,7 +974,7 @@ def test_spec_building_is_deterministic(catalogs):
     first = Documents.build(catalog, PUBLIC_URL)
     again = Documents.build(catalog, PUBLIC_URL)
     assert first == again
-    assert json.loads(first.swagger) == build_spec(catalog, SWAGGER, PUBLIC_URL)
+    assert json.loads(first.files[DEFINITION]) == build_spec(catalog, SWAGGER, PUBLIC_URL)
 
 
 def _walk(node):
@@ -873,3 +1028,24 @@ def test_every_input_string_documents_its_max_length(specs):
                 body = spec.resolve(op["requestBody"])["content"]["application/json"]["schema"]
                 missing += _strings_without_max(spec, body, f"{name} {method} {path} body")
     assert missing == []
+
+
+def test_export_writes_only_the_chosen_platforms(monkeypatch, tmp_path):
+    monkeypatch.delenv("CONNECTOR_PUBLIC_URL", raising=False)
+    runner = CliRunner()
+    result = runner.invoke(main, ["export", "--platform", "openapi3", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "egoi").iterdir()) == ["openapi.json"]
+    assert (tmp_path / "egoi" / "openapi.json").read_bytes() == (OPENAPI_DIR / "egoi" / "openapi.json").read_bytes()
+    check = runner.invoke(
+        main, ["export", "--check", "--platform", "powerautomate,openapi3", "--out", str(OPENAPI_DIR)]
+    )
+    assert check.exit_code == 0, check.output
+    unknown = runner.invoke(main, ["export", "--platform", "zapier", "--out", str(tmp_path)])
+    assert unknown.exit_code == 2 and "unknown platform(s) zapier" in unknown.output
+
+
+def test_platforms_are_found_by_module():
+    """Each module of connector.platforms is a platform: adding one touches no other file."""
+    assert list(platforms()) == ["openapi3", "powerautomate"]
+    assert set(platforms()["powerautomate"].routes) == {"swagger.json", "apiProperties.json"}

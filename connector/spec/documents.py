@@ -6,20 +6,13 @@ what users import is byte for byte what the running service describes.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
 
 from connector.declarations import Catalog
-from connector.spec.openapi import OPENAPI, SWAGGER, build_spec
-from connector.spec.powerautomate import api_properties
-
-FILES = {
-    "swagger": "apiDefinition.swagger.json",
-    "properties": "apiProperties.json",
-    "openapi": "openapi.json",
-}
 
 
 def encode(document: object) -> bytes:
@@ -28,25 +21,31 @@ def encode(document: object) -> bytes:
 
 @dataclass(frozen=True)
 class Documents:
-    swagger: bytes
-    openapi: bytes
-    properties: bytes
+    """One catalog's files for the chosen platforms (file name → bytes), and the ones the service
+    serves (URL under ``/<catalog>/`` → bytes)."""
+
+    files: dict[str, bytes]
+    routes: dict[str, bytes]
 
     @classmethod
-    def build(cls, catalog: Catalog, public_url: str) -> Documents:
-        return cls(
-            swagger=encode(build_spec(catalog, SWAGGER, public_url)),
-            openapi=encode(build_spec(catalog, OPENAPI, public_url)),
-            properties=encode(api_properties(catalog)),
-        )
+    def build(cls, catalog: Catalog, public_url: str, platforms: Iterable[str] | None = None) -> Documents:
+        """The files of the named platforms (default: every one), from one neutral description."""
+        from connector.platforms import select
+        from connector.spec.description import Description
 
-    def files(self) -> dict[str, bytes]:
-        return {FILES[name]: getattr(self, name) for name in FILES}
+        description = Description.build(catalog, public_url)
+        files: dict[str, bytes] = {}
+        routes: dict[str, bytes] = {}
+        for platform in select(platforms):
+            rendered = platform.render(description)
+            files.update(rendered)
+            routes.update({url: rendered[name] for url, name in platform.routes.items()})
+        return cls(files, routes)
 
     def write(self, directory: Path) -> list[Path]:
         directory.mkdir(parents=True, exist_ok=True)
         written = []
-        for filename, content in self.files().items():
+        for filename, content in self.files.items():
             path = directory / filename
             path.write_bytes(content)
             written.append(path)

@@ -15,8 +15,9 @@ from typing import Any, ClassVar
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, pre_load, validates_schema
 
+from connector import fields as f
 from connector.fields import unbounded_strings
-from connector.upstream import SplitCredential, UpstreamCall
+from connector.upstream import ResponseHook, SplitCredential, UpstreamCall
 
 KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -76,6 +77,16 @@ class OutputSchema(Schema):
 
     class Meta:
         unknown = EXCLUDE
+
+
+def paged(item: type[Schema], *, summary: str, total: str, items: str) -> tuple[f.Integer, f.List]:
+    """The two fields of a page of results, ``total_items`` (how many match in all) then ``items``
+    (this page's), for an output schema's body:
+    ``total_items, items = paged(TagItem, summary="Tags", total="Number of tags.", items="The tags.")``."""
+    return (
+        f.Integer(required=True, summary="Total", description=total),
+        f.List(f.Nested(item), required=True, summary=summary, description=items),
+    )
 
 
 class EmptySchema(InputSchema):
@@ -168,6 +179,9 @@ class Service:
     auth_header: str | SplitCredential
     sandbox_path: str = ""
     default_url: str = ""
+    # Called with every answer of this service (connector.upstream.ResponseHook): maps the
+    # vendor's error bodies to problems and unwraps its envelopes; None keeps the status table.
+    on_response: ResponseHook | None = None
 
 
 @dataclass(frozen=True)

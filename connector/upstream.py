@@ -5,13 +5,18 @@ on 408/429/502/503/504 and on read errors; any method is retried when the connec
 made (nothing was sent). ``Retry-After`` is honoured but capped, so a misbehaving upstream cannot
 park a worker for an hour. Every failure becomes a :class:`~connector.errors.Problem` with the
 status of our HTTP contract; the caller's API key never appears in one.
+
+Every answer passes through its service's response hook, as Zapier's ``afterResponse`` and
+singer-sdk's ``validate_response`` do: a catalog maps its vendor's error bodies and unwraps its
+envelopes there, once per service, instead of around each call. Without a hook the status table
+below decides (:meth:`UpstreamResponse.data`).
 """
 
 from __future__ import annotations
 
 import http.cookiejar
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -135,13 +140,20 @@ class SplitCredential:
 
 @dataclass(frozen=True)
 class UpstreamService:
-    """One vendor API as configured at start-up: where it is and how a credential is sent."""
+    """One vendor API as configured at start-up: where it is, how a credential is sent and which
+    hook turns its answers into data or problems (``None``: :meth:`UpstreamResponse.data`)."""
 
     name: str
     base_url: str
     auth_header: str | SplitCredential
     session: requests.Session
     config: UpstreamSettings
+    on_response: ResponseHook | None = None
+
+    @cached_property
+    def respond(self) -> ResponseHook:
+        """The hook, chosen once rather than looked up on every answer."""
+        return self.on_response or UpstreamResponse.data
 
     @cached_property
     def adapter(self) -> HTTPAdapter:
@@ -197,7 +209,8 @@ class UpstreamCall:
         return self.request("DELETE", path)
 
     def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None, json: Any = None) -> Any:
-        """Send one call and return its decoded JSON body, or raise a mapped :class:`Problem`."""
+        """Send one call and return what the service's response hook makes of the answer: by
+        default its decoded JSON body, or a raised :class:`Problem` mapped from its status."""
         service = self._service
         config = service.config
         read_timeout = config.read_timeout if method == "GET" else config.write_timeout
@@ -216,27 +229,73 @@ class UpstreamCall:
         except requests.RequestException as exc:
             log.warning("upstream %s unreachable: %s", service.name, type(exc).__name__)
             raise Problem(502, f"{service.name} could not be reached.") from None
-        return decode(service.name, response)
+        return service.respond(UpstreamResponse(service.name, method, path, response))
 
 
-def _body(response: requests.Response) -> Any:
-    if not response.content:
+def _json(content: bytes) -> Any:
+    if not content:
         return None
     try:
-        return orjson.loads(response.content)
+        return orjson.loads(content)
     except orjson.JSONDecodeError:
         return None
 
 
-def decode(service_name: str, response: requests.Response) -> Any:
-    """Return the JSON of a 2xx answer; turn anything else into the Problem our contract names."""
-    status = response.status_code
-    body = _body(response)
-    if 200 <= status < 300:
-        if body is None and response.content:
-            raise Problem(502, f"{service_name} answered with a body that is not JSON.")
-        return body
-    raise UpstreamError.from_response(service_name, status, body, response.headers)
+class UpstreamResponse:
+    """One answer of a vendor API, as a service's response hook sees it: the call it answers
+    (``method``, ``path`` without the base URL), its ``status``, ``headers`` and ``body`` (the
+    decoded JSON; ``None`` when empty or not JSON)."""
+
+    __slots__ = ("body", "content", "headers", "method", "path", "service", "status")
+
+    def __init__(self, service: str, method: str, path: str, response: requests.Response) -> None:
+        self.service = service  # the service's title, for messages
+        self.method = method
+        self.path = path
+        self.status: int = response.status_code
+        self.headers: Mapping[str, str] = response.headers
+        self.content: bytes = response.content
+        self.body: Any = _json(self.content)
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    def data(self) -> Any:
+        """The default hook: the JSON of a 2xx answer; anything else raised as :meth:`error`."""
+        if 200 <= self.status < 300:
+            if self.body is None and self.content:
+                raise Problem(502, f"{self.service} answered with a body that is not JSON.")
+            return self.body
+        raise self.error()
+
+    def error(self, *, message: str | None = None, errors: dict[str, list[str]] | None = None) -> UpstreamError:
+        """The problem the status table makes of this answer. A hook whose vendor keeps its message
+        or field errors elsewhere than a top-level ``detail``/``message``/``title`` and ``errors``
+        passes them in; ``None`` reads those generic places."""
+        status = self.status
+        mapped, what = UPSTREAM_STATUSES.get(status, (502, "failed with status {status}"))
+        detail = f"{self.service} {what.format(status=status)}"
+        extra: dict[str, Any] = {}
+        if status in (400, 422):  # our validation passed, so this is the upstream's own rule
+            extra["kind"] = "upstream-rejected"
+        if status == 429:
+            extra["headers"] = {"Retry-After": self.headers.get("Retry-After", "60")}
+        message = message or _upstream_detail(self.body)
+        if message:
+            detail = f"{detail}: {message}"
+        return UpstreamError(
+            mapped,
+            detail.rstrip(".") + ".",
+            errors=errors or _upstream_errors(self.body),
+            upstream_status=status,
+            upstream_body=self.body,
+            **extra,
+        )
+
+
+# Called with every answer of a service; returns the data an operation gets, or raises a Problem.
+ResponseHook = Callable[[UpstreamResponse], Any]
 
 
 # upstream status → (our status, what happened); anything else is a 502
@@ -261,28 +320,6 @@ class UpstreamError(Problem):
         super().__init__(status, detail, **kwargs)
         self.upstream_status = upstream_status
         self.upstream_body = upstream_body
-
-    @classmethod
-    def from_response(cls, name: str, status: int, body: Any, headers: Mapping[str, str]) -> UpstreamError:
-        upstream_detail = _upstream_detail(body)
-        errors = _upstream_errors(body)
-        mapped, what = UPSTREAM_STATUSES.get(status, (502, "failed with status {status}"))
-        detail = f"{name} {what.format(status=status)}"
-        extra: dict[str, Any] = {}
-        if status in (400, 422):  # our validation passed, so this is the upstream's own rule
-            extra["kind"] = "upstream-rejected"
-        if status == 429:
-            extra["headers"] = {"Retry-After": headers.get("Retry-After", "60")}
-        if upstream_detail:
-            detail = f"{detail}: {upstream_detail}"
-        return cls(
-            mapped,
-            detail.rstrip(".") + ".",
-            errors=errors,
-            upstream_status=status,
-            upstream_body=body,
-            **extra,
-        )
 
 
 def _upstream_detail(body: Any) -> str | None:

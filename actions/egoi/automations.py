@@ -7,7 +7,7 @@ from typing import Any
 from actions.egoi.fields import AUTOMATION_ORDER_BY, AUTOMATION_STATUSES, LISTS_DROPDOWN, NAME_MAX, ORDER
 from actions.egoi.schemas import PageInput
 from connector import fields as f
-from connector.declarations import Action, InputSchema, OutputSchema
+from connector.declarations import Action, InputSchema, OutputSchema, paged
 from connector.upstream import UpstreamCall
 
 
@@ -56,9 +56,11 @@ class AutomationItem(OutputSchema):
 class AutomationsOutput(OutputSchema):
     """A page of the automations that match the filters."""
 
-    total_items = f.Integer(required=True, summary="Total", description="Number of automations that match.")
-    items = f.List(
-        f.Nested(AutomationItem), required=True, summary="Automations", description="The automations of this page."
+    total_items, items = paged(
+        AutomationItem,
+        summary="Automations",
+        total="Number of automations that match.",
+        items="The automations of this page.",
     )
 
 

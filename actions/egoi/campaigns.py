@@ -15,7 +15,7 @@ from actions.egoi.fields import (
 )
 from actions.egoi.schemas import PageInput
 from connector import fields as f
-from connector.declarations import Action, OutputSchema
+from connector.declarations import Action, OutputSchema, paged
 from connector.upstream import UpstreamCall
 
 LABELS = {
@@ -116,9 +116,8 @@ class CampaignItem(OutputSchema):
 class CampaignsOutput(OutputSchema):
     """A page of the campaigns that match the filters."""
 
-    total_items = f.Integer(required=True, summary="Total", description="Number of campaigns that match.")
-    items = f.List(
-        f.Nested(CampaignItem), required=True, summary="Campaigns", description="The campaigns of this page."
+    total_items, items = paged(
+        CampaignItem, summary="Campaigns", total="Number of campaigns that match.", items="The campaigns of this page."
     )
 
 

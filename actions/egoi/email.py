@@ -16,17 +16,17 @@ from actions.egoi.messages import (
     SENDER_ID_MAX,
     MessageIdOutput,
     MessageIdsOutput,
+    SendMessages,
     batch_of,
     custom_data,
     group,
     merge_tags,
-    message_ids,
     priority,
     registered,
     schedule_to,
 )
 from connector import fields as f
-from connector.declarations import Action, InputSchema, Lookup, OutputSchema
+from connector.declarations import InputSchema, Lookup, OutputSchema
 from connector.upstream import UpstreamCall
 
 SEND_PATH = "/email/messages/action/send"
@@ -227,16 +227,16 @@ class SendEmailInput(InputSchema):
         return data
 
 
-class SendEmail(Action):
+class SendEmail(SendMessages):
     key = "send_email"
     operation_id = "SendEmail"
     summary = "Send an email"
     description = "Sends a transactional email from one of your email senders and returns the message id."
     visibility = "important"
-    upstream = "transactional"
+    send_path = SEND_PATH
+    channel = "email"
     Input = SendEmailInput
     Output = MessageIdOutput
-    status_code = 201
     example = {
         "senderId": "1",
         "to": ["ana@example.com"],
@@ -246,9 +246,6 @@ class SendEmail(Action):
     }
     response_example = {"messageId": "1"}
 
-    def perform(self, data: dict[str, Any], upstream: UpstreamCall) -> Any:
-        return message_ids(upstream.post(SEND_PATH, json=[data]), 1, "email")[0]
-
 
 class SendEmailBatchInput(InputSchema):
     """Up to 100 emails, sent in one call."""
@@ -256,7 +253,7 @@ class SendEmailBatchInput(InputSchema):
     messages = batch_of(SendEmailInput, "emails", "Send an email")
 
 
-class SendEmailBatch(Action):
+class SendEmailBatch(SendEmail):
     key = "send_email_batch"
     operation_id = "SendEmailBatch"
     summary = "Send up to 100 emails at once"
@@ -265,10 +262,10 @@ class SendEmailBatch(Action):
         "if one email is invalid, none is sent."
     )
     visibility = "advanced"
-    upstream = "transactional"
+    batch = True
+    channel = "emails"
     Input = SendEmailBatchInput
     Output = MessageIdsOutput
-    status_code = 201
     example = {
         "messages": [
             {"senderId": "1", "to": ["ana@example.com"], "subject": "Hello Ana", "textBody": "Welcome, Ana!"},
@@ -276,10 +273,6 @@ class SendEmailBatch(Action):
         ]
     }
     response_example = {"messages": [{"messageId": "1"}, {"messageId": "2"}]}
-
-    def perform(self, data: dict[str, Any], upstream: UpstreamCall) -> Any:
-        batch = data["messages"]
-        return {"messages": message_ids(upstream.post(SEND_PATH, json=batch), len(batch), "emails")}
 
 
 class EmailSenderItem(OutputSchema):

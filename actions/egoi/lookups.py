@@ -9,7 +9,7 @@ from typing import Any
 
 from actions.egoi.fields import FIELD_FORMATS, list_id
 from connector import fields as f
-from connector.declarations import InputSchema, Lookup, OutputSchema
+from connector.declarations import InputSchema, Lookup, OutputSchema, paged
 from connector.upstream import UpstreamCall
 
 
@@ -37,8 +37,9 @@ class ListItem(OutputSchema):
 class ListsOutput(OutputSchema):
     """A page of the account's contact lists."""
 
-    total_items = f.Integer(required=True, summary="Total", description="Number of lists in the account.")
-    items = f.List(f.Nested(ListItem), required=True, summary="Lists", description="The lists of this page.")
+    total_items, items = paged(
+        ListItem, summary="Lists", total="Number of lists in the account.", items="The lists of this page."
+    )
 
 
 class TagItem(OutputSchema):
@@ -50,8 +51,9 @@ class TagItem(OutputSchema):
 class TagsOutput(OutputSchema):
     """A page of the account's tags."""
 
-    total_items = f.Integer(required=True, summary="Total", description="Number of tags in the account.")
-    items = f.List(f.Nested(TagItem), required=True, summary="Tags", description="The tags of this page.")
+    total_items, items = paged(
+        TagItem, summary="Tags", total="Number of tags in the account.", items="The tags of this page."
+    )
 
 
 class SenderItem(OutputSchema):
@@ -79,8 +81,9 @@ class ContactItem(OutputSchema):
 class ContactsOutput(OutputSchema):
     """A page of the contacts of a list."""
 
-    total_items = f.Integer(required=True, summary="Total", description="Number of contacts in the list.")
-    items = f.List(f.Nested(ContactItem), required=True, summary="Contacts", description="The contacts of this page.")
+    total_items, items = paged(
+        ContactItem, summary="Contacts", total="Number of contacts in the list.", items="The contacts of this page."
+    )
 
 
 class FieldOption(OutputSchema):

@@ -3,7 +3,7 @@ a scheduled message before it is sent."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from marshmallow import Schema, validate
 
@@ -125,6 +125,27 @@ def message_ids(sent: Any, count: int, channel: str) -> list[dict[str, str]]:
     ):
         return [{"messageId": str(item["messageId"])} for item in sent]
     raise Problem(502, f"E-goi Transactional API accepted the {channel} but did not return one message id each.")
+
+
+class SendMessages(Action):
+    """Shared perform of the SMS and email sends: one message (the input is the message) or, with
+    ``batch``, the input's ``messages``, posted as one list to ``send_path`` (E-goi's single and
+    batch sends are the same call); the answer is the message id, or the ids in order."""
+
+    upstream = "transactional"
+    status_code = 201
+    send_path: ClassVar[str]
+    channel: ClassVar[str]  # what the 502 calls the messages when the ids do not match them
+    batch: ClassVar[bool] = False
+
+    def to_upstream(self, message: dict[str, Any]) -> dict[str, Any]:
+        """One message with E-goi's field names."""
+        return message
+
+    def perform(self, data: dict[str, Any], upstream: UpstreamCall) -> Any:
+        messages = [self.to_upstream(message) for message in (data["messages"] if self.batch else (data,))]
+        ids = message_ids(upstream.post(self.send_path, json=messages), len(messages), self.channel)
+        return {"messages": ids} if self.batch else ids[0]
 
 
 class CancelScheduledMessageInput(InputSchema):

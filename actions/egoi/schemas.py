@@ -22,7 +22,7 @@ from actions.egoi.fields import (
     list_id,
 )
 from connector import fields as f
-from connector.declarations import InputSchema, OutputSchema
+from connector.declarations import InputSchema, OutputSchema, paged
 
 MAX_EXTRA_VALUE = 10_000  # long enough for any extra field; bounds what a flow can send by mistake
 
@@ -269,8 +269,9 @@ class FoundContact(OutputSchema):
 class FoundContactsOutput(OutputSchema):
     """The contacts found, in every list (or the one asked for); none found is an empty list."""
 
-    total_items = f.Integer(required=True, summary="Total", description="Number of contacts found.")
-    items = f.List(f.Nested(FoundContact), required=True, summary="Contacts", description="The contacts found.")
+    total_items, items = paged(
+        FoundContact, summary="Contacts", total="Number of contacts found.", items="The contacts found."
+    )
 
 
 CONTACT_KEYS = ("list_id", "contact_id", "extra", "upsert")

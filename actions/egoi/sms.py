@@ -13,11 +13,11 @@ from actions.egoi.messages import (
     SENDER_ID_MAX,
     MessageIdOutput,
     MessageIdsOutput,
+    SendMessages,
     batch_of,
     custom_data,
     group,
     merge_tags,
-    message_ids,
     priority,
     registered,
     schedule_to,
@@ -87,22 +87,21 @@ def upstream_message(data: dict[str, Any]) -> dict[str, Any]:
     return {"from" if key == "sender" else key: value for key, value in data.items()}
 
 
-class SendSMS(Action):
+class SendSMS(SendMessages):
     key = "send_sms"
     operation_id = "SendSMS"
     summary = "Send an SMS"
     description = "Sends a transactional SMS from one of your senders to one cellphone and returns the message id."
     visibility = "important"
-    upstream = "transactional"
+    send_path = SEND_PATH
+    channel = "SMS"
     Input = SendSMSInput
     Output = MessageIdOutput
-    status_code = 201
     example = {"to": "351-912345678", "from": "1", "textBody": "Hello from the sandbox!"}
     response_example = {"messageId": "1"}
 
-    def perform(self, data: dict[str, Any], upstream: UpstreamCall) -> Any:
-        sent = upstream.post(SEND_PATH, json=[upstream_message(data)])
-        return message_ids(sent, 1, "SMS")[0]
+    def to_upstream(self, message: dict[str, Any]) -> dict[str, Any]:
+        return upstream_message(message)
 
 
 class SendSMSBatchInput(InputSchema):
@@ -111,7 +110,7 @@ class SendSMSBatchInput(InputSchema):
     messages = batch_of(SendSMSInput, "SMS", "Send an SMS")
 
 
-class SendSMSBatch(Action):
+class SendSMSBatch(SendSMS):
     key = "send_sms_batch"
     operation_id = "SendSMSBatch"
     summary = "Send up to 100 SMS at once"
@@ -120,10 +119,9 @@ class SendSMSBatch(Action):
         "if one message is invalid, none is sent."
     )
     visibility = "advanced"
-    upstream = "transactional"
+    batch = True
     Input = SendSMSBatchInput
     Output = MessageIdsOutput
-    status_code = 201
     example = {
         "messages": [
             {"to": "351-912345678", "from": "1", "textBody": "Hello {{ name }}!", "mergeTags": ["name:Ana"]},
@@ -131,10 +129,6 @@ class SendSMSBatch(Action):
         ]
     }
     response_example = {"messages": [{"messageId": "1"}, {"messageId": "2"}]}
-
-    def perform(self, data: dict[str, Any], upstream: UpstreamCall) -> Any:
-        batch = [upstream_message(message) for message in data["messages"]]
-        return {"messages": message_ids(upstream.post(SEND_PATH, json=batch), len(batch), "SMS")}
 
 
 class ValidatePhoneNumberInput(InputSchema):

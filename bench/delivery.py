@@ -325,8 +325,8 @@ def fill(databases: Databases, subscriber: Subscriber, subscriptions: int, total
     from cryptography.fernet import Fernet
 
     from connector.database import create_engine
-    from connector.subscriptions import SubscriptionStore
     from connector.vault import Vault
+    from connector.webhooks.subscriptions import SubscriptionStore
 
     url = databases.fresh()
     engine = create_engine(url)
@@ -347,15 +347,15 @@ def fill(databases: Databases, subscriber: Subscriber, subscriptions: int, total
 
 
 def delivery_settings(**overrides: Any) -> Any:
-    from connector.delivery import DeliverySettings
+    from connector.webhooks.delivery import DeliverySettings
 
     return DeliverySettings(schedule=(1.0, 1.0, 1.0), allow_private=True, **overrides)
 
 
 def in_process_worker(outbox: Outbox, cls: Any = None, **overrides: Any) -> Any:
     """A ``Worker`` wired as ``connector.app.create_worker`` wires it."""
-    from connector.delivery import Worker, http_sender
-    from connector.ssrf import BlockedAddress, delivery_session
+    from connector.webhooks.delivery import Worker, http_sender
+    from connector.webhooks.ssrf import BlockedAddress, delivery_session
 
     settings = delivery_settings(**overrides)
     session = delivery_session(allow_private=True, timeout=settings.timeout)
@@ -522,7 +522,7 @@ class RoundTrips:
 
 def profile_drain(outbox: Outbox, subscriber: Subscriber, top: int) -> str:
     """cProfile (CPU time of each delivery thread, merged) of one in-process drain, with round trips."""
-    from connector.delivery import Worker
+    from connector.webhooks.delivery import Worker
 
     profiles: list[cProfile.Profile] = []
     lock = threading.Lock()

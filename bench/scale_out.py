@@ -141,10 +141,10 @@ def claim_times(url: str, pending: int, subscriptions_count: int = 100) -> tuple
     from cryptography.fernet import Fernet
 
     from connector.database import create_engine
-    from connector.delivery import DeliverySettings, Worker
-    from connector.subscriptions import SubscriptionStore
     from connector.tables import events
     from connector.vault import Vault
+    from connector.webhooks.delivery import DeliverySettings, Worker
+    from connector.webhooks.subscriptions import SubscriptionStore
 
     engine = create_engine(url)
     pg = engine.dialect.name == "postgresql"

@@ -125,8 +125,8 @@ def run(url: str, port: int, args: argparse.Namespace, slow: int, workdir: Path)
     from cryptography.fernet import Fernet
 
     from connector.database import create_engine, migrate
-    from connector.subscriptions import SubscriptionStore
     from connector.vault import Vault
+    from connector.webhooks.subscriptions import SubscriptionStore
 
     key = Fernet.generate_key().decode()
     engine = create_engine(url)

@@ -21,7 +21,6 @@ from connector import sandbox as sandboxes
 from connector.config import Settings
 from connector.database import open_database
 from connector.declarations import Catalog, validate_catalogs
-from connector.delivery import DeliverySettings, Worker, http_sender
 from connector.docs import render_docs
 from connector.errors import register_error_handlers
 from connector.idempotency import IdempotencyStore
@@ -30,11 +29,13 @@ from connector.ratelimit import CredentialLimit, Storage
 from connector.registry import discover
 from connector.runtime import build_blueprint, read_body
 from connector.spec.documents import Documents
-from connector.ssrf import BlockedAddress, delivery_session
-from connector.subscriptions import SubscriptionStore, Unsubscribe
-from connector.trigger_views import TriggerRoutes, wake_worker
+from connector.trigger_views import TriggerRoutes
 from connector.upstream import UpstreamService, UpstreamSettings, build_session
 from connector.vault import open_vault
+from connector.webhooks.delivery import DeliverySettings, Worker, http_sender
+from connector.webhooks.ssrf import BlockedAddress, delivery_session
+from connector.webhooks.subscriptions import SubscriptionStore, Unsubscribe
+from connector.wiring import EXTENSION, Runtime, runtime_of
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +57,9 @@ def _services(catalog: Catalog, settings: Settings, config: UpstreamSettings) ->
     return services
 
 
-def _start_sandboxes(catalogs: list[Catalog], settings: Settings, app: Flask) -> Settings:
-    """In sandbox mode, run each catalog's emulator and point its services at it."""
+def _start_sandboxes(catalogs: list[Catalog], settings: Settings) -> tuple[Settings, dict[str, Any]]:
+    """In sandbox mode, run each catalog's emulator and point its services at it; returns the
+    settings that do, and the running emulators by catalog."""
     overrides: dict[str, Any] = {}
     running = []
     for catalog in catalogs:
@@ -67,8 +69,8 @@ def _start_sandboxes(catalogs: list[Catalog], settings: Settings, app: Flask) ->
         running.append(sandbox)
         overrides.update(sandboxes.service_urls(catalog, sandbox))
         log.info("sandbox for %s listening on %s", catalog.name, sandbox.url)
-    app.extensions["connector.sandboxes"] = {s.catalog: s for s in running}
-    return Settings({**settings.values, **{k.lower(): v for k, v in overrides.items()}})
+    settings = Settings({**settings.values, **{k.lower(): v for k, v in overrides.items()}})
+    return settings, {s.catalog: s for s in running}
 
 
 def create_app(config: Mapping[str, Any] | None = None, catalogs: list[Catalog] | None = None) -> Flask:
@@ -87,49 +89,44 @@ def create_app(config: Mapping[str, Any] | None = None, catalogs: list[Catalog] 
         catalogs = discover(settings.catalogs)
     else:
         validate_catalogs(catalogs)
+    running_sandboxes: dict[str, Any] = {}
     if settings.sandbox:
-        settings = _start_sandboxes(catalogs, settings, app)
-    app.extensions["connector.settings"] = settings
+        settings, running_sandboxes = _start_sandboxes(catalogs, settings)
     DeliverySettings.from_settings(settings)  # refuses inconsistent delivery settings at start-up
 
     limits = Storage(settings.ratelimit_storage_url)
-    app.extensions["connector.ratelimit"] = limits
-
     engine = open_database(settings)
-    app.extensions["connector.database"] = engine
     idempotency = IdempotencyStore(engine, settings.idempotency_ttl)
     subscriptions = SubscriptionStore(engine, open_vault(settings), settings.max_subscriptions)
     subscriptions.seal_callbacks()
-    app.extensions["connector.subscriptions"] = subscriptions
 
     upstream_config = UpstreamSettings.from_settings(settings)
     documents: dict[str, Documents] = {}
     all_services: dict[str, dict[str, UpstreamService]] = {}
-    unsubscribe = _upstream_unsubscriber({c.name: c for c in catalogs}, all_services)  # filled below
-    app.extensions["connector.unsubscribe"] = unsubscribe
+    by_name = {c.name: c for c in catalogs}
+    runtime = Runtime(
+        settings=settings,
+        engine=engine,
+        limits=limits,
+        idempotency=idempotency,
+        subscriptions=subscriptions,
+        unsubscribe=_upstream_unsubscriber(by_name, all_services),
+        catalogs=by_name,
+        services=all_services,  # filled below
+        documents=documents,  # filled below
+        sandboxes=running_sandboxes,
+    )
+    app.extensions[EXTENSION] = runtime
     for catalog in catalogs:
         services = all_services[catalog.name] = _services(catalog, settings, upstream_config)
         limit = CredentialLimit(settings.rate_limit, limits, scope=f"connector:{catalog.name}")
         blueprint = build_blueprint(catalog, services, limit, idempotency)
-        TriggerRoutes(
-            catalog,
-            services,
-            limit,
-            subscriptions,
-            settings.public_url,
-            settings.poll_interval,
-            settings.allow_private_callbacks,
-            wake_worker,
-            unsubscribe,
-        ).register(blueprint)
+        TriggerRoutes(catalog, runtime, limit).register(blueprint)
         documents[catalog.name] = Documents.build(catalog, settings.public_url)
         _add_document_routes(blueprint, catalog, documents[catalog.name], settings.public_url)
         if settings.sandbox and catalog.sandbox is not None:
-            _add_sandbox_pages(blueprint, app.extensions["connector.sandboxes"][catalog.name].url)
+            _add_sandbox_pages(blueprint, running_sandboxes[catalog.name].url)
         app.register_blueprint(blueprint)
-    app.extensions["connector.catalogs"] = {c.name: c for c in catalogs}
-    app.extensions["connector.services"] = all_services
-    app.extensions["connector.documents"] = documents
     _add_service_routes(app, catalogs)
     _start_delivery_before_requests(app)
     return app
@@ -138,16 +135,16 @@ def create_app(config: Mapping[str, Any] | None = None, catalogs: list[Catalog] 
 def create_worker(app: Flask) -> Worker:
     """The delivery worker of this app's database and catalogs (``serve`` runs it embedded,
     ``connector worker`` on its own)."""
-    settings: Settings = app.extensions["connector.settings"]
-    delivery = DeliverySettings.from_settings(settings)
+    runtime = runtime_of(app)
+    delivery = DeliverySettings.from_settings(runtime.settings)
     session = delivery_session(
         allow_private=delivery.allow_private, timeout=delivery.timeout, pool_size=delivery.concurrency
     )
     return Worker(
-        app.extensions["connector.subscriptions"],
+        runtime.subscriptions,
         delivery,
         http_sender(session, delivery.timeout, blocked=(BlockedAddress,)),
-        app.extensions["connector.unsubscribe"],
+        runtime.unsubscribe,
     )
 
 
@@ -179,13 +176,13 @@ def _new_lock_after_fork() -> None:
 os.register_at_fork(after_in_child=_new_lock_after_fork)
 
 
-def _settled(app: Flask, embedded: bool) -> bool:
+def _settled(runtime: Runtime, embedded: bool) -> bool:
     """Whether this process already owns its database connections and, if ``embedded``, runs its
     delivery worker."""
     pid = os.getpid()
-    if app.extensions.get("connector.process") != pid:
+    if runtime.process != pid:
         return False
-    running = app.extensions.get("connector.worker.thread")
+    running = runtime.worker_thread
     return not embedded or (running is not None and running[0] == pid and running[1].is_alive())
 
 
@@ -200,30 +197,31 @@ def start_embedded_worker(app: Flask) -> Worker | None:
     the pooled database connections it may have inherited from the process that built the app
     (they are its parent's: no connection is shared across processes). A worker whose thread has
     died is started again."""
-    embedded = app.extensions["connector.settings"].worker == "embedded"
-    if not _settled(app, embedded):
+    runtime = runtime_of(app)
+    embedded = runtime.settings.worker == "embedded"
+    if not _settled(runtime, embedded):
         with _process_lock:
-            if not _settled(app, embedded):
-                _settle(app, embedded)
-    return app.extensions.get("connector.worker") if embedded else None
+            if not _settled(runtime, embedded):
+                _settle(app, runtime, embedded)
+    return runtime.worker if embedded else None
 
 
-def _settle(app: Flask, embedded: bool) -> None:
+def _settle(app: Flask, runtime: Runtime, embedded: bool) -> None:
     pid = os.getpid()
-    if app.extensions.get("connector.process") != pid:
-        engine = app.extensions["connector.database"]
+    if runtime.process != pid:
+        engine = runtime.engine
         if engine.url.database not in (None, "", ":memory:"):  # an in-memory database is its pool
             engine.dispose(close=False)
-        app.extensions["connector.process"] = pid
+        runtime.process = pid
     if not embedded:
         return
-    running = app.extensions.get("connector.worker.thread")
+    running = runtime.worker_thread
     if running is not None and running[0] == pid:
         log.error("the delivery worker of process %s had stopped; starting it again", pid)
     worker = create_worker(app)
     thread = worker.start()
-    app.extensions["connector.worker"] = worker
-    app.extensions["connector.worker.thread"] = (pid, thread)
+    runtime.worker = worker
+    runtime.worker_thread = (pid, thread)
     log.info("embedded delivery worker %s started", worker.name)
 
 
@@ -242,14 +240,15 @@ def _start_delivery_before_requests(app: Flask) -> None:
 
 def delivery_state(app: Flask) -> tuple[bool, dict[str, Any]]:
     """Whether this process delivers as configured, and how, for ``/readyz``."""
-    if app.extensions["connector.settings"].worker != "embedded":
+    runtime = runtime_of(app)
+    if runtime.settings.worker != "embedded":
         return True, {"mode": "off", "detail": "deliveries are left to `connector worker` processes"}
     try:
         worker = start_embedded_worker(app)
     except Exception:
         log.exception("could not start the embedded delivery worker")
         return False, {"mode": "embedded", "running": False, "detail": "the delivery worker could not start (see logs)"}
-    running = app.extensions.get("connector.worker.thread")
+    running = runtime.worker_thread
     alive = worker is not None and running is not None and running[1].is_alive()
     return alive, {"mode": "embedded", "running": alive, "process": os.getpid()}
 
@@ -308,7 +307,7 @@ def _add_service_routes(app: Flask, catalogs: list[Catalog]) -> None:
 
     @app.get("/readyz")
     def readyz() -> Response:
-        running = current_app.extensions.get("connector.sandboxes", {})
+        running = runtime_of(current_app).sandboxes
         dead = [name for name, s in running.items() if not s.is_up()]
         delivering, delivery = delivery_state(current_app)
         if dead or not delivering:

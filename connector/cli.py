@@ -40,6 +40,7 @@ def serve(host: str, port: int, sandbox: bool, workers: int | None, threads: int
     from gunicorn.app.base import BaseApplication
 
     from connector.app import create_app, start_embedded_worker
+    from connector.wiring import runtime_of
 
     overrides: dict[str, Any] = {}
     if sandbox:
@@ -49,7 +50,8 @@ def serve(host: str, port: int, sandbox: bool, workers: int | None, threads: int
     # Built before forking (preload): specs are generated once and the sandbox, if any, runs in
     # this master process where every worker reaches it over loopback.
     app = create_app(overrides)
-    shared_limits = app.extensions["connector.ratelimit"].shared
+    runtime = runtime_of(app)
+    shared_limits = runtime.limits.shared
     if workers is None:
         # in-memory rate-limit counters are per process: one process keeps the documented limit
         workers = 2 if shared_limits else 1
@@ -60,7 +62,7 @@ def serve(host: str, port: int, sandbox: bool, workers: int | None, threads: int
             err=True,
         )
 
-    settings: Settings = app.extensions["connector.settings"]
+    settings: Settings = runtime.settings
     control_socket = control_socket_path(settings.data_dir, port)
 
     class Server(BaseApplication):

@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import orjson
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 from marshmallow import ValidationError
 
 from connector.declarations import Catalog
@@ -35,8 +35,6 @@ from connector.errors import Problem, validation_problem
 from connector.jsonio import json_response
 from connector.ratelimit import CredentialLimit
 from connector.runtime import TextInput, credential_of, read_body, read_payload
-from connector.ssrf import check_callback_url
-from connector.subscriptions import DISABLED, ENDED, SubscriptionStore, TooManySubscriptions, Unsubscribe
 from connector.triggers import (
     MAX_STATE,
     STATE,
@@ -48,6 +46,9 @@ from connector.triggers import (
     WebhookTrigger,
 )
 from connector.upstream import UpstreamService
+from connector.webhooks.ssrf import check_callback_url
+from connector.webhooks.subscriptions import DISABLED, ENDED, TooManySubscriptions
+from connector.wiring import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -80,25 +81,18 @@ def decode_state(text: str) -> Any:
 
 
 class TriggerRoutes:
-    """Adds one catalog's trigger routes to its blueprint."""
+    """Adds one catalog's trigger routes to its blueprint: its upstream services, the subscription
+    store, the settings and the delivery worker to wake are the ``runtime``'s."""
 
-    def __init__(
-        self,
-        catalog: Catalog,
-        services: dict[str, UpstreamService],
-        limit: CredentialLimit | None,
-        store: SubscriptionStore,
-        public_url: str,
-        poll_interval: int,
-        allow_private_callbacks: bool,
-        wake: Callable[[], None],
-        unsubscribe_upstream: Unsubscribe,
-    ) -> None:
-        self.catalog, self.services, self.store = catalog, services, store
+    def __init__(self, catalog: Catalog, runtime: Runtime, limit: CredentialLimit | None = None) -> None:
+        settings = runtime.settings
+        self.catalog, self.runtime = catalog, runtime
+        self.services: dict[str, UpstreamService] = runtime.services[catalog.name]
+        self.store = runtime.subscriptions
         self.hit = limit.hit if limit is not None else (lambda credential: None)
-        self.base = f"{public_url.rstrip('/')}/{catalog.name}"
-        self.poll_interval, self.allow_private, self.wake = poll_interval, allow_private_callbacks, wake
-        self.unsubscribe_upstream = unsubscribe_upstream
+        self.base = f"{settings.public_url.rstrip('/')}/{catalog.name}"
+        self.poll_interval, self.allow_private = settings.poll_interval, settings.allow_private_callbacks
+        self.unsubscribe_upstream = runtime.unsubscribe
         self.webhooks = {op.key: op for op in catalog.instances if isinstance(op, WebhookTrigger)}
 
     def service_of(self, trigger: Any) -> UpstreamService:
@@ -298,9 +292,8 @@ class TriggerRoutes:
         self.store.disable(subscription_id, "disabled by its owner")
         return json_response(STATE_CHANGE.dump({"id": subscription_id, "status": DISABLED, "requeued": 0}))
 
-
-def wake_worker() -> None:
-    """Tell the embedded worker (if this process runs one) that events are waiting."""
-    worker = current_app.extensions.get("connector.worker")
-    if worker is not None:
-        worker.wake.set()
+    def wake(self) -> None:
+        """Tell the embedded worker (if this process runs one) that events are waiting."""
+        worker = self.runtime.worker
+        if worker is not None:
+            worker.wake.set()

@@ -17,6 +17,7 @@ from werkzeug.serving import make_server
 from connector import sandbox as sandboxes
 from connector.app import create_app
 from connector.registry import discover
+from connector.wiring import runtime_of
 
 API = "https://api.egoi.test"
 TX = "https://tx.egoi.test/api/v2"
@@ -118,5 +119,5 @@ def live_service(**settings) -> Iterator[str]:
         yield f"http://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
-        for sandbox in app.extensions["connector.sandboxes"].values():
+        for sandbox in runtime_of(app).sandboxes.values():
             sandbox.stop()

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from connector.wiring import runtime_of
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -102,29 +104,29 @@ def test_readyz_with_the_worker_off_names_connector_worker(tmp_path):
         "mode": "off",
         "detail": "deliveries are left to `connector worker` processes",
     }
-    assert "connector.worker" not in app.extensions
+    assert runtime_of(app).worker is None
 
 
 def test_an_embedded_worker_starts_once_on_the_first_request_and_again_if_it_died(tmp_path):
     from connector.app import create_app
 
     app = create_app({"WORKER": "embedded", "DATA_DIR": str(tmp_path), "CATALOGS": "egoi"})
-    assert "connector.worker" not in app.extensions  # building the app starts nothing
+    assert runtime_of(app).worker is None  # building the app starts nothing
     client = app.test_client()
     client.get("/healthz")
-    worker = app.extensions["connector.worker"]
+    worker = runtime_of(app).worker
     try:
         assert client.get("/readyz").get_json()["delivery"]["running"] is True
-        assert app.extensions["connector.worker"] is worker
+        assert runtime_of(app).worker is worker
         worker.stop()
         assert client.get("/readyz").get_json()["delivery"] == {
             "mode": "embedded",
             "running": True,
             "process": os.getpid(),
         }
-        assert app.extensions["connector.worker"] is not worker
+        assert runtime_of(app).worker is not worker
     finally:
-        app.extensions["connector.worker"].stop()
+        runtime_of(app).worker.stop()
 
 
 def test_the_access_log_hides_capability_urls():

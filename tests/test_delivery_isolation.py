@@ -17,11 +17,12 @@ from subscriber import running_dribbler, running_subscriber
 from test_triggers_framework import KEY, start_live, wait_for
 
 from connector.app import create_app, create_worker
-from connector.deadlines import enforce_deadlines
-from connector.delivery import DeliverySettings, http_sender
-from connector.ssrf import delivery_session
 from connector.tables import events as events_table
 from connector.tables import subscriptions as subscriptions_table
+from connector.webhooks.deadlines import enforce_deadlines
+from connector.webhooks.delivery import DeliverySettings, http_sender
+from connector.webhooks.ssrf import delivery_session
+from connector.wiring import runtime_of
 
 FAST = {"DELIVERY_TIMEOUT": 0.5, "DELIVERY_LEASE": 2.0}
 
@@ -38,11 +39,11 @@ def service(tmp_path):
 
     yield start
     for running, server in started:
-        worker = running.app.extensions.get("connector.worker")
+        worker = runtime_of(running.app).worker
         if worker is not None:
             worker.stop()
         server.shutdown()
-        running.app.extensions["connector.sandboxes"]["demo"].stop()
+        runtime_of(running.app).sandboxes["demo"].stop()
 
 
 def listing(live):
@@ -95,7 +96,7 @@ def test_subscribers_that_never_finish_answering_do_not_stall_a_healthy_one(serv
             assert live.subscribe(f"{dribbler.url}/{n}").status_code == 201
         live.fire([{"event_id": 1, "kind": "created"}])
         worker = create_worker(live.app)
-        live.app.extensions["connector.worker"] = worker
+        runtime_of(live.app).worker = worker
         worker.start()
         wait_for(lambda: dribbler.open >= 4, timeout=5)  # every thread is on a slow subscriber
         assert live.subscribe(healthy.url).status_code == 201
@@ -144,7 +145,7 @@ def test_one_chain_per_subscription_with_a_subscriber_slower_than_the_lease(serv
 
 def test_a_lease_taken_over_can_neither_renew_nor_record(service):
     """Fencing: once another claim holds the subscription, the old chain's writes change nothing."""
-    from connector.delivery import Attempt, _Recorder
+    from connector.webhooks.delivery import Attempt, _Recorder
 
     live = service()
     with running_subscriber() as subscriber:
@@ -152,7 +153,7 @@ def test_a_lease_taken_over_can_neither_renew_nor_record(service):
         live.fire([{"event_id": 1, "kind": "created"}])
     first, second = create_worker(live.app), create_worker(live.app)
     (old,) = first.claim(10)
-    engine = live.app.extensions["connector.database"]
+    engine = runtime_of(live.app).engine
     with engine.begin() as connection:  # the old lease ran out
         connection.execute(subscriptions_table.update().values(lease_until=0.0))
     (new,) = second.claim(10)
@@ -235,7 +236,7 @@ def test_subscriptions_per_credential_are_capped(service):
     assert refused.headers["Content-Type"] == "application/problem+json"
     assert refused.json()["type"].endswith("too-many-subscriptions")
     assert "2 subscriptions" in refused.json()["detail"]
-    hooks = live.app.extensions["connector.sandboxes"]["demo"].app.extensions["demo"]["hooks"]
+    hooks = runtime_of(live.app).sandboxes["demo"].app.extensions["demo"]["hooks"]
     assert len(hooks) == 2  # nothing registered upstream for the refused one
     other = requests.post(
         f"{live.url}/demo/triggers/when_item_event",
@@ -264,7 +265,7 @@ def test_a_callback_url_is_encrypted_at_rest_listed_without_its_query_and_delive
         (delivered,) = subscriber.delivered()
     assert delivered["url"].endswith("sig=S3CR3T")
     assert listing(live)[0]["callback_url"] == base + "/workflows/1/triggers/manual/paths/invoke"
-    engine = live.app.extensions["connector.database"]
+    engine = runtime_of(live.app).engine
     with engine.connect() as connection:
         dump = "\n".join(str(tuple(row)) for row in connection.execute(sa.select(subscriptions_table)))
     assert "S3CR3T" not in dump and "api-version" not in dump
@@ -274,12 +275,12 @@ def test_callback_urls_stored_in_clear_by_an_earlier_version_are_encrypted_at_st
     live = service()
     with running_subscriber() as subscriber:
         live.subscribe(subscriber.url + "?sig=OLD")
-        engine = live.app.extensions["connector.database"]
+        engine = runtime_of(live.app).engine
         with engine.begin() as connection:  # as version 0002 kept it
             connection.execute(
                 subscriptions_table.update().values(callback_url=subscriber.url + "?sig=OLD", callback_display=None)
             )
-        settings = live.app.extensions["connector.settings"]
+        settings = runtime_of(live.app).settings
         create_app({**settings.values, "SANDBOX": False, "DEMO_API_URL": "http://127.0.0.1:9"}, catalogs=[])
         with engine.connect() as connection:
             row = connection.execute(sa.select(subscriptions_table)).one()

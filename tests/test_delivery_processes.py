@@ -18,10 +18,10 @@ from cryptography.fernet import Fernet
 from subscriber import running_subscriber
 
 from connector.database import create_engine, migrate
-from connector.delivery import DeliverySettings
-from connector.subscriptions import SubscriptionStore
 from connector.tables import events
 from connector.vault import Vault
+from connector.webhooks.delivery import DeliverySettings
+from connector.webhooks.subscriptions import SubscriptionStore
 
 SECRET_KEY = Fernet.generate_key().decode()
 CONNECTOR = str(Path(sys.executable).with_name("connector"))

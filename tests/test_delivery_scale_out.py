@@ -11,10 +11,10 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
 from connector.database import create_engine, migrate
-from connector.delivery import Attempt, DeliverySettings, Worker
-from connector.subscriptions import SubscriptionStore
 from connector.tables import events, subscriptions, workers
 from connector.vault import Vault
+from connector.webhooks.delivery import Attempt, DeliverySettings, Worker
+from connector.webhooks.subscriptions import SubscriptionStore, due
 
 DAY = 86400.0
 
@@ -126,7 +126,7 @@ def test_the_claim_reads_the_outbox_through_its_index_without_statistics(postgre
             ],
         )  # fmt: skip
     solo = worker(store)
-    query = sa.select(subscriptions.c.id).where(solo._due(time.time()))
+    query = sa.select(subscriptions.c.id).where(due(time.time()))
     with engine.connect() as connection:
         plan = "\n".join(
             connection.execute(

@@ -7,6 +7,7 @@ import requests
 from actions.egoi.sandbox import SANDBOX_INVALID_KEY
 from connector import sandbox as sandboxes
 from connector.app import create_app
+from connector.wiring import runtime_of
 from tests.conftest import KEY, TEST_SETTINGS
 
 CONTACT = {"list_id": 1, "email": "ana@example.com", "cellphone": "351-912345678", "birth_date": "1990-01-31"}
@@ -180,7 +181,7 @@ def test_sandbox_pages_are_reachable_on_the_service_port():
         assert outbox.get_json()[0]["messageId"] == sent.get_json()["messageId"]
         assert client.post("/egoi/_sandbox/verify/clock", json={"advance": 1}).status_code == 200
     finally:
-        for sandbox in app.extensions["connector.sandboxes"].values():
+        for sandbox in runtime_of(app).sandboxes.values():
             sandbox.stop()
 
 

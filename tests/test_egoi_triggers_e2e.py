@@ -19,6 +19,7 @@ from werkzeug.serving import make_server
 
 from actions.egoi.sandbox.webhooks import wait_idle
 from connector.app import create_app, create_worker
+from connector.wiring import runtime_of
 
 KEY = {"Apikey": "e2e-key"}
 
@@ -50,7 +51,7 @@ def service(tmp_path):
     app.config["URL"] = f"http://127.0.0.1:{port}"
     yield app
     server.shutdown()
-    app.extensions["connector.sandboxes"]["egoi"].stop()
+    runtime_of(app).sandboxes["egoi"].stop()
 
 
 def call(app, method: str, path: str, **kwargs):
@@ -59,7 +60,7 @@ def call(app, method: str, path: str, **kwargs):
 
 def settle(app) -> None:
     """Let the emulator post its callbacks, then deliver what reached the outbox."""
-    assert wait_idle(app.extensions["connector.sandboxes"]["egoi"].app, 10)
+    assert wait_idle(runtime_of(app).sandboxes["egoi"].app, 10)
     create_worker(app).drain()
 
 
@@ -108,7 +109,7 @@ def test_sms_statuses_reach_the_subscriber_in_order_and_unsubscribe_stops_them(s
         call(service, "POST", "/egoi/actions/send_sms", json={"to": "351-912345678", "from": "1", "textBody": "Again"})
         settle(service)
         assert len(subscriber.delivered()) == 3
-    sandbox = service.extensions["connector.sandboxes"]["egoi"].url
+    sandbox = runtime_of(service).sandboxes["egoi"].url
     remaining = requests.get(f"{sandbox}/slingshot/api/v2/webhooks", headers={"ApiKey": "e2e-key"}, timeout=5).json()
     assert remaining == []  # removed upstream too
 

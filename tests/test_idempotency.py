@@ -16,6 +16,7 @@ from connector.database import create_engine, migrate
 from connector.errors import Problem
 from connector.idempotency import Claim, IdempotencyStore, StoredResponse, fingerprint, scope_of
 from connector.tables import idempotency_keys
+from connector.wiring import runtime_of
 
 SMS = {"to": "351-912345678", "from": "1", "textBody": "Your code is 1234"}
 SEND_SMS = "/egoi/actions/send_sms"
@@ -40,7 +41,7 @@ def sandboxed(egoi_catalog, egoi_sandbox, database_url):
     urls = sandboxes.service_urls(egoi_catalog, egoi_sandbox)
     app = create_app({**TEST_SETTINGS, **urls, "DATABASE_URL": database_url})
     yield app.test_client()
-    app.extensions["connector.database"].dispose()
+    runtime_of(app).engine.dispose()
 
 
 def sandbox_sms(egoi_sandbox) -> list[dict]:
@@ -194,7 +195,7 @@ def mocked_db(database_url):
         }
     )
     yield app
-    app.extensions["connector.database"].dispose()
+    runtime_of(app).engine.dispose()
 
 
 @responses.activate

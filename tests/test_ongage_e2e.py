@@ -15,6 +15,7 @@ from actions.ongage.sandbox import SANDBOX_INVALID_PASSWORD
 from connector import sandbox as sandboxes
 from connector.app import create_app
 from connector.registry import discover
+from connector.wiring import runtime_of
 
 CREDENTIALS = {"X-Ongage-Credentials": "acme:ana:s3cret"}
 
@@ -151,5 +152,5 @@ def test_serve_sandbox_mode_wires_ongage():
         assert act(client, "get_event", {"list_id": 1, "event_id": 1}).json["name"] == "Birth date event"
         assert client.get("/readyz").json["status"] == "ready"
     finally:
-        for running in app.extensions["connector.sandboxes"].values():
+        for running in runtime_of(app).sandboxes.values():
             running.stop()

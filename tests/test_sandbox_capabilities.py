@@ -20,6 +20,7 @@ from werkzeug.serving import make_server
 
 from actions.egoi.sandbox.webhooks import dispatcher, wait_idle
 from connector.app import create_app
+from connector.wiring import runtime_of
 
 KEY = {"Apikey": "capability-key"}
 
@@ -50,8 +51,8 @@ def service(tmp_path) -> Iterator[tuple[str, Any]]:
     yield f"http://127.0.0.1:{port}", app
     server.shutdown()
     thread.join(5)
-    app.extensions["connector.sandboxes"]["egoi"].stop()
-    app.extensions["connector.database"].dispose()
+    runtime_of(app).sandboxes["egoi"].stop()
+    runtime_of(app).engine.dispose()
 
 
 def _sandbox_pages(sandbox_app: Any) -> list[str]:
@@ -65,7 +66,7 @@ def _sandbox_pages(sandbox_app: Any) -> list[str]:
 
 def test_no_sandbox_page_reveals_a_receiver_token(service) -> None:
     base, app = service
-    sandbox = app.extensions["connector.sandboxes"]["egoi"]
+    sandbox = runtime_of(app).sandboxes["egoi"]
     with running_subscriber() as subscriber:
         for path, body in (
             ("when_contact_event", {"list_id": 1, "actions": ["subscription"]}),

@@ -19,9 +19,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from connector import ssrf
 from connector.errors import Problem
-from connector.ssrf import (
+from connector.webhooks import ssrf
+from connector.webhooks.ssrf import (
     BlockedAddress,
     PinnedAddressAdapter,
     address_refusal,

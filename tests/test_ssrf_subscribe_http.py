@@ -17,6 +17,7 @@ from cryptography.fernet import Fernet
 from werkzeug.serving import make_server
 
 from connector.app import create_app
+from connector.wiring import runtime_of
 
 KEY = {"X-Demo-Key": "demo-key"}
 
@@ -65,8 +66,8 @@ def _serve(tmp_path_factory: pytest.TempPathFactory, allow_private: bool) -> Ite
     finally:
         server.shutdown()
         thread.join(5)
-        app.extensions["connector.sandboxes"]["demo"].stop()
-        app.extensions["connector.database"].dispose()
+        runtime_of(app).sandboxes["demo"].stop()
+        runtime_of(app).engine.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +87,7 @@ def _subscribe(base: str, callback: str) -> requests.Response:
 
 
 def _upstream_hooks(app: Any) -> dict[Any, Any]:
-    return dict(app.extensions["connector.sandboxes"]["demo"].app.extensions["demo"]["hooks"])
+    return dict(runtime_of(app).sandboxes["demo"].app.extensions["demo"]["hooks"])
 
 
 @pytest.mark.parametrize("mode", ["permissive", "strict"])

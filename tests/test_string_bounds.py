@@ -15,6 +15,7 @@ from connector import fields as f
 from connector.app import create_app
 from connector.declarations import Action, Catalog, Credential, InputSchema, OutputSchema, Service, validate_catalogs
 from connector.registry import discover
+from connector.wiring import runtime_of
 from tests.conftest import API, KEY, TEST_SETTINGS, TX, live_service
 
 MEGABYTE = "x" * 1_000_000
@@ -194,7 +195,7 @@ def every_catalog_client():
     """The service over every installed catalog and the demo one, each against its sandbox."""
     app = create_app({**TEST_SETTINGS, "SANDBOX": True}, catalogs=[*discover(), demo_catalog.catalog])
     yield app.test_client()
-    for sandbox in app.extensions["connector.sandboxes"].values():
+    for sandbox in runtime_of(app).sandboxes.values():
         sandbox.stop()
 
 

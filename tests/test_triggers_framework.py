@@ -21,8 +21,9 @@ from subscriber import running_subscriber
 from werkzeug.serving import make_server
 
 from connector.app import create_app, create_worker
-from connector.delivery import Worker
 from connector.tables import subscriptions as subscriptions_table
+from connector.webhooks.delivery import Worker
+from connector.wiring import runtime_of
 
 KEY = {"X-Demo-Key": "demo-key"}
 SECRET_KEY = Fernet.generate_key().decode()
@@ -48,7 +49,7 @@ class Live:
         return requests.post(f"{self.sandbox_url}/_fire", json=events, timeout=10).json()["statuses"]
 
     def calls(self) -> dict[str, int]:
-        return dict(self.app.extensions["connector.sandboxes"]["demo"].app.extensions["demo"]["calls"])
+        return dict(runtime_of(self.app).sandboxes["demo"].app.extensions["demo"]["calls"])
 
     def fail_upstream(self, fail: bool) -> None:
         requests.post(f"{self.sandbox_url}/_fail", json={"fail": fail}, timeout=5)
@@ -75,7 +76,7 @@ def start_live(database_url: str, **settings: Any) -> tuple[Live, Any]:
     app = create_app(config, catalogs=[demo_catalog.catalog])
     server = make_server("127.0.0.1", port, app, threaded=True)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    sandbox = app.extensions["connector.sandboxes"]["demo"]
+    sandbox = runtime_of(app).sandboxes["demo"]
     return Live(app, f"http://127.0.0.1:{port}", sandbox.url, create_worker(app)), server
 
 
@@ -84,8 +85,8 @@ def live(database_url):
     running, server = start_live(database_url)
     yield running
     server.shutdown()
-    running.app.extensions["connector.sandboxes"]["demo"].stop()
-    running.app.extensions["connector.database"].dispose()
+    runtime_of(running.app).sandboxes["demo"].stop()
+    runtime_of(running.app).engine.dispose()
 
 
 @pytest.fixture
@@ -93,7 +94,7 @@ def sqlite_live(tmp_path):
     running, server = start_live(f"sqlite:///{tmp_path / 'db.sqlite'}")
     yield running
     server.shutdown()
-    running.app.extensions["connector.sandboxes"]["demo"].stop()
+    runtime_of(running.app).sandboxes["demo"].stop()
 
 
 def wait_for(condition, timeout: float = 10.0) -> None:
@@ -204,16 +205,16 @@ def test_unsafe_callbacks_are_refused_with_422(sqlite_live, tmp_path, callback):
     try:
         response = strict.subscribe(callback)
         assert response.status_code == 422 and "callback_url" in response.json()["errors"]
-        assert strict.app.extensions["connector.sandboxes"]["demo"].app.extensions["demo"]["hooks"] == {}
+        assert runtime_of(strict.app).sandboxes["demo"].app.extensions["demo"]["hooks"] == {}
     finally:
         server.shutdown()
-        strict.app.extensions["connector.sandboxes"]["demo"].stop()
+        runtime_of(strict.app).sandboxes["demo"].stop()
 
 
 def test_secrets_are_encrypted_at_rest(live):
     with running_subscriber() as subscriber:
         body = live.subscribe(subscriber.url).json()
-    engine = live.app.extensions["connector.database"]
+    engine = runtime_of(live.app).engine
     with engine.connect() as connection:
         row = connection.execute(subscriptions_table.select()).one()
     assert body["secret"] not in row.secret and "demo-key" not in row.credential
@@ -259,7 +260,7 @@ def test_events_the_subscriber_did_not_pick_are_left_out(live):
 def test_a_wrong_receiver_token_is_refused_and_stores_nothing(live):
     response = requests.post(f"{live.url}/demo/hooks/not-a-token", json=[{"event_id": 1, "kind": "x"}], timeout=5)
     assert response.status_code == 404
-    engine = live.app.extensions["connector.database"]
+    engine = runtime_of(live.app).engine
     with engine.connect() as connection:
         assert connection.exec_driver_sql("SELECT count(*) FROM events").scalar() == 0
 
@@ -336,7 +337,7 @@ def test_a_failed_upstream_unsubscription_is_retried_by_the_worker(live):
         subscription = live.subscribe(subscriber.url).json()
         live.fail_upstream(True)
         assert requests.delete(subscription["url"], timeout=5).status_code == 204
-        hooks = live.app.extensions["connector.sandboxes"]["demo"].app.extensions["demo"]["hooks"]
+        hooks = runtime_of(live.app).sandboxes["demo"].app.extensions["demo"]["hooks"]
         assert len(hooks) == 1  # the upstream was down
         live.fail_upstream(False)
         live.worker.maintain(force=True)
@@ -362,7 +363,7 @@ def test_subscriptions_and_deliveries_are_listed_per_credential(live):
 
 def test_the_embedded_worker_delivers_without_being_asked(sqlite_live):
     worker = create_worker(sqlite_live.app)
-    sqlite_live.app.extensions["connector.worker"] = worker
+    runtime_of(sqlite_live.app).worker = worker
     worker.start()
     try:
         with running_subscriber() as subscriber:

@@ -1,5 +1,9 @@
 """The delivery worker: takes events from the outbox, signs them, sends them, retries on a schedule.
 
+It orchestrates; the tables are written by their owners: leases and endpoint health by
+:mod:`connector.webhooks.subscriptions`, delivery records and retention by
+:mod:`connector.webhooks.outbox`, heartbeats by :mod:`connector.webhooks.heartbeats`.
+
 Guarantees and how they are kept:
 
 - **Nothing lost.** Events are rows written before the receiver answered; a row leaves "pending"
@@ -38,9 +42,11 @@ import sqlalchemy as sa
 from standardwebhooks import Webhook
 
 from connector.config import Settings
-from connector.deadlines import WATCHDOG, Watchdog, enforce_deadlines
-from connector.subscriptions import ACTIVE, CANCELLED, DELIVERED, FAILED, PENDING, SubscriptionStore, Unsubscribe
-from connector.tables import events, subscriptions, workers
+from connector.webhooks import heartbeats, outbox
+from connector.webhooks import subscriptions as leases
+from connector.webhooks.deadlines import WATCHDOG, Watchdog, enforce_deadlines
+from connector.webhooks.outbox import CANCELLED, DELIVERED, FAILED, PENDING
+from connector.webhooks.subscriptions import ACTIVE, Lease, SubscriptionStore, Unsubscribe
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +142,7 @@ def http_sender(
     watchdog: Watchdog = WATCHDOG,
 ) -> Sender:
     """Sends with ``session`` (which must refuse redirects and unsafe addresses) and reads the answer,
-    all within ``timeout`` seconds in total, whatever the subscriber does (see connector.deadlines)."""
+    all within ``timeout`` seconds in total, whatever the subscriber does (see connector.webhooks.deadlines)."""
     enforce_deadlines(session)
 
     def send(url: str, body: bytes, headers: dict[str, str]) -> Attempt:
@@ -169,16 +175,6 @@ def http_sender(
     return send
 
 
-@dataclass(frozen=True)
-class Lease:
-    """A claim on one subscription. ``token`` fences it: once another claim took the subscription
-    over, every write made with the old token (renewal, delivery record) changes nothing."""
-
-    subscription_id: str
-    token: str
-    failing: bool = False
-
-
 class _Recorder:
     """Writes a chain's deliveries in groups (one UPDATE and one commit per ``size`` events or
     ``seconds``), renewing the lease in the same transaction. A crash loses at most one unwritten
@@ -208,27 +204,14 @@ class _Recorder:
         """Renew the lease and write the noted deliveries in one transaction. False (and nothing
         written) when the lease was taken over; False after writing when the subscription ended."""
         now = time.time()
-        values: dict[str, Any] = {"lease_until": now + self.settings.lease}
-        if self.rows:
-            values["failing_since"] = None  # a success ends a run of failures
-        status = self.connection.execute(
-            subscriptions.update()
-            .where(subscriptions.c.id == self.lease.subscription_id, subscriptions.c.lease_owner == self.lease.token)
-            .values(**values)
-            .returning(subscriptions.c.status)
-        ).scalar()
+        # a success ends a run of failures
+        status = leases.renew(self.connection, self.lease, now + self.settings.lease, succeeded=bool(self.rows))
         if status is None:
             self.connection.rollback()
             self.rows = []
             return False  # another claim owns it now: stop without writing
         if self.rows:
-            self.connection.execute(
-                events.update()
-                .where(events.c.id == sa.bindparam("event_id"), sa.or_(events.c.status == PENDING, events.c.status == CANCELLED))
-                .values(status=DELIVERED, attempts=sa.bindparam("n"), last_status=sa.bindparam("code"),
-                        last_error=None, delivered_at=sa.bindparam("at")),
-                self.rows,
-            )  # fmt: skip
+            outbox.record_deliveries(self.connection, self.rows)
         self.connection.commit()
         self.rows = []
         self.expires = now + self.settings.lease
@@ -254,35 +237,9 @@ class Worker:
 
     # --- claiming ----------------------------------------------------------------------------------
 
-    def _live_workers(self, now: float) -> Any:
-        return sa.select(workers.c.name).where(workers.c.last_seen >= now - self.settings.dead_after)
-
-    def _due(self, now: float) -> Any:
-        """Subscriptions whose oldest pending event is due. One index probe per subscription
-        (``ix_events_pending``): the plan and its cost do not depend on the planner's statistics
-        or on the backlog's size, only on the number of subscriptions."""
-        head = (
-            sa.select(events.c.next_attempt_at)
-            .where(events.c.subscription_id == subscriptions.c.id, events.c.status == PENDING)
-            .order_by(events.c.id)
-            .limit(1)
-            .correlate(subscriptions)
-            .scalar_subquery()
-        )
-        return sa.and_(subscriptions.c.status == ACTIVE, head <= now)
-
-    def _free(self, now: float) -> Any:
-        """Not leased: never, given back, run out, or held by a worker that fell silent."""
-        return sa.or_(subscriptions.c.lease_until < now, subscriptions.c.lease_worker.not_in(self._live_workers(now)))
-
     def candidates(self, now: float, limit: int, failing: bool | None = None) -> Any:
         """The query of :meth:`claim`: due, free subscriptions, least recently served first."""
-        query = sa.select(subscriptions.c.id).where(self._due(now), self._free(now))
-        if failing is not None:
-            lane = subscriptions.c.failing_since
-            query = query.where(lane.is_not(None) if failing else lane.is_(None))
-        query = query.order_by(subscriptions.c.lease_until).limit(limit)
-        return query.with_for_update(of=subscriptions, skip_locked=True) if self._pg else query
+        return leases.claimable(now, limit, self.settings.dead_after, failing, for_update=self._pg)
 
     def claim(self, limit: int, failing: bool | None = None) -> list[Lease]:
         """Lease up to ``limit`` due subscriptions, each under a new token: unleased ones, those
@@ -297,45 +254,30 @@ class Worker:
             ids = connection.execute(self.candidates(now, limit, failing)).scalars().all()
             if not ids:
                 return []
-            claimed = connection.execute(
-                subscriptions.update()
-                .where(subscriptions.c.id.in_(ids), self._free(now))
-                .values(lease_owner=token, lease_worker=self.name, lease_until=now + self.settings.lease)
-                .returning(subscriptions.c.id, subscriptions.c.failing_since)
-            ).all()
-        return [Lease(row.id, token, row.failing_since is not None) for row in claimed]
+            until = now + self.settings.lease
+            return leases.take(connection, list(ids), token, self.name, now, until, self.settings.dead_after)
 
     def fair_share(self) -> int:
         """How many subscriptions this worker should hold: the busy ones divided among the live
         workers (all of them when it is alone), so a second worker gets work at once."""
         now = time.time()
         with self.engine.connect() as connection:
-            live = connection.execute(
-                sa.select(sa.func.count()).select_from(self._live_workers(now).subquery())
-            ).scalar()
-            if (live or 0) <= 1:
+            live = heartbeats.count_live(connection, now, self.settings.dead_after)
+            if live <= 1:
                 return self.settings.concurrency
-            busy = connection.execute(sa.select(sa.func.count()).where(self._due(now))).scalar() or 0
+            busy = leases.count_due(connection, now)
         return -(-busy // live)  # ceiling
 
     def _release(self, lease: Lease) -> None:
         with self.engine.begin() as connection:
-            connection.execute(
-                subscriptions.update()
-                .where(subscriptions.c.id == lease.subscription_id, subscriptions.c.lease_owner == lease.token)
-                .values(lease_owner=None, lease_worker=None, lease_until=time.time())  # the time orders turns
-            )
+            leases.release(connection, lease, time.time())
 
     # --- heartbeat ---------------------------------------------------------------------------------
 
     def beat(self) -> None:
         """Say this worker is alive (its leases hold while it does)."""
-        now = time.time()
         with self.engine.begin() as connection:
-            if not connection.execute(
-                workers.update().where(workers.c.name == self.name).values(last_seen=now)
-            ).rowcount:
-                connection.execute(workers.insert().values(name=self.name, started_at=now, last_seen=now))
+            heartbeats.beat(connection, self.name, time.time())
 
     @contextmanager
     def alive(self) -> Iterator[None]:
@@ -359,7 +301,7 @@ class Worker:
             done.set()
             thread.join(5)
             with self.engine.begin() as connection:
-                connection.execute(workers.delete().where(workers.c.name == self.name))
+                heartbeats.leave(connection, self.name)
 
     # --- delivering --------------------------------------------------------------------------------
 
@@ -390,12 +332,7 @@ class Worker:
         self, connection: sa.Connection, lease: Lease, recorder: _Recorder, url: str, signer: Webhook
     ) -> int:
         delivered = 0
-        batch = connection.execute(
-            sa.select(events.c.id, events.c.webhook_id, events.c.payload, events.c.attempts, events.c.next_attempt_at)
-            .where(events.c.subscription_id == lease.subscription_id, events.c.status == PENDING)
-            .order_by(events.c.id)
-            .limit(self.settings.batch)
-        ).all()
+        batch = outbox.pending_batch(connection, lease.subscription_id, self.settings.batch)
         connection.commit()
         for event in batch:
             if event.next_attempt_at > time.time():
@@ -429,12 +366,7 @@ class Worker:
         success for ``disable_after`` seconds."""
         now, attempts = time.time(), event.attempts + 1
         subscription_id = lease.subscription_id
-        failing_since = connection.execute(
-            subscriptions.update()
-            .where(subscriptions.c.id == subscription_id, subscriptions.c.lease_owner == lease.token)
-            .values(lease_until=now + self.settings.lease, failing_since=sa.func.coalesce(subscriptions.c.failing_since, now))
-            .returning(subscriptions.c.failing_since)
-        ).scalar()  # fmt: skip
+        failing_since = leases.note_failure(connection, lease, now, now + self.settings.lease)
         if failing_since is None:
             connection.rollback()
             return CANCELLED  # lease lost: the new holder sends it again
@@ -445,9 +377,7 @@ class Worker:
             values.update(status=FAILED)
         else:
             values.update(next_attempt_at=now + self._delay(attempts, attempt.retry_after))
-        changed = connection.execute(
-            events.update().where(events.c.id == event.id, events.c.status == PENDING).values(**values)
-        ).rowcount
+        changed = outbox.record_failure(connection, event.id, values)
         connection.commit()
         if not changed:
             return CANCELLED  # the subscription ended meanwhile
@@ -492,21 +422,14 @@ class Worker:
             ((DELIVERED, CANCELLED), self.settings.retention),
             ((FAILED,), self.settings.failed_retention),
         ):
-            oldest = (
-                sa.select(events.c.id)
-                .where(events.c.status.in_(statuses), events.c.created_at < now - age)
-                .limit(self.settings.prune_batch)
-            )
             for _ in range(rounds):
                 with self.engine.begin() as connection:
-                    count = connection.execute(
-                        events.delete().where(events.c.id.in_(oldest.scalar_subquery()))
-                    ).rowcount
+                    count = outbox.prune(connection, statuses, now - age, self.settings.prune_batch)
                 removed += count
                 if count < self.settings.prune_batch:
                     break
         with self.engine.begin() as connection:  # workers that left without a word, long ago
-            connection.execute(workers.delete().where(workers.c.last_seen < now - DAY))
+            heartbeats.forget_silent(connection, now - DAY)
         return removed
 
     # --- loops -------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Webhook subscriptions and their outbox, in the service's database.
+"""Webhook subscriptions: the only module that writes the ``subscriptions`` table.
 
 What is kept and why: the callback URL, encrypted (Power Automate's and Logic Apps' carry a ``sig``
 that lets anyone start the flow), with its scheme, host and path in clear to show the owner; the
@@ -6,6 +6,12 @@ trigger's parameters; the signing secret, the caller's credential and the upstre
 encrypted (unsubscribing upstream needs them and Power Automate's DELETE carries no key); a digest of the
 credential (``owner``) to list a caller's own subscriptions; and a digest of the receiver token,
 so the database alone does not reveal the URLs the upstream calls.
+
+Delivery workers lease a subscription to send its events in order; the lease functions below
+(:func:`claimable`, :func:`take`, :func:`renew`, :func:`note_failure`, :func:`release`) take the
+worker's connection, so that each write is fenced by the lease token in the same statement and
+transaction as the outbox write it goes with. Events are written by :mod:`connector.webhooks.outbox`;
+:class:`SubscriptionStore` puts both tables' writes in one transaction where a change needs both.
 """
 
 from __future__ import annotations
@@ -22,15 +28,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
-from connector.tables import events, subscriptions
+from connector.tables import subscriptions
 from connector.vault import Vault, credential_digest
+from connector.webhooks import heartbeats, outbox
 
 log = logging.getLogger(__name__)
 
 ACTIVE, DISABLED, ENDED = "active", "disabled", "ended"
-PENDING, DELIVERED, FAILED, CANCELLED = "pending", "delivered", "failed", "cancelled"
 
 
 def owner_of(credential: str, catalog: str) -> str:
@@ -44,10 +49,6 @@ def token_hash(token: str) -> str:
 def new_secret() -> str:
     """A Standard Webhooks signing secret: ``whsec_`` + base64 of 32 random bytes."""
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
-
-
-def new_webhook_id() -> str:
-    return "msg_" + secrets.token_urlsafe(18)
 
 
 def display_url(url: str) -> str:
@@ -101,8 +102,7 @@ class Created:
 class SubscriptionStore:
     def __init__(self, engine: sa.Engine, vault: Vault, max_per_owner: int = 0) -> None:
         self.engine, self.vault, self.max_per_owner = engine, vault, max_per_owner
-        dialect = engine.dialect.name
-        self._insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        self._insert_event = outbox.insert_ignoring_duplicates(engine.dialect.name)
 
     def seal_callbacks(self) -> int:
         """Encrypt callback URLs stored in clear by earlier versions (rows with no display form)."""
@@ -202,11 +202,7 @@ class SubscriptionStore:
                 .where(subscriptions.c.id == subscription_id, subscriptions.c.status != ENDED)
                 .values(status=ENDED, ended_reason=reason)
             ).rowcount
-            connection.execute(
-                events.update()
-                .where(events.c.subscription_id == subscription_id, events.c.status == PENDING)
-                .values(status=CANCELLED, last_error=reason)
-            )
+            outbox.cancel_pending(connection, subscription_id, reason)
         return ended == 1
 
     def disable(self, subscription_id: str, reason: str) -> bool:
@@ -219,18 +215,13 @@ class SubscriptionStore:
                 .values(status=DISABLED, disabled_reason=reason, lease_owner=None, lease_until=0.0)
             ).rowcount
             if changed:
-                connection.execute(
-                    events.update()
-                    .where(events.c.subscription_id == subscription_id, events.c.status == PENDING)
-                    .values(status=FAILED, last_error=f"not sent: subscription disabled ({reason})")
-                )
+                outbox.hold_pending(connection, subscription_id, reason)
         return changed == 1
 
     def enable(self, subscription_id: str, retry_failed: bool = True) -> int | None:
         """Make a disabled (or active) subscription active again, with a clean health record, and
         queue its failed events again when ``retry_failed``. Returns how many were queued; None
         when the subscription has ended."""
-        now = time.time()
         with self.engine.begin() as connection:
             changed = connection.execute(
                 subscriptions.update()
@@ -241,11 +232,7 @@ class SubscriptionStore:
                 return None
             if not retry_failed:
                 return 0
-            return connection.execute(
-                events.update()
-                .where(events.c.subscription_id == subscription_id, events.c.status == FAILED)
-                .values(status=PENDING, attempts=0, next_attempt_at=now)
-            ).rowcount
+            return outbox.requeue_failed(connection, subscription_id)
 
     def delivery_target(self, connection: sa.Connection, subscription_id: str) -> tuple[str, str] | None:
         """(callback URL, signing secret) of an active subscription, read on the caller's connection."""
@@ -319,51 +306,105 @@ class SubscriptionStore:
                 is not None
             )
 
-    # --- the outbox ------------------------------------------------------------------------------
+    # --- its events (written by connector.webhooks.outbox) ------------------------------------------
 
     def enqueue(self, subscription_id: str, items: list[tuple[str, dict[str, Any]]], held: str | None = None) -> int:
-        """Write events to the outbox in one transaction; an event key seen before is skipped.
-        ``held``: the reason they are not to be sent now (a disabled subscription): they are kept as
-        failed, for :meth:`enable` to send. Returns how many were new."""
+        """Put the subscription's events in the outbox in one transaction; an event key seen before is
+        skipped. ``held``: the reason they are not to be sent now (a disabled subscription): they are
+        kept as failed, for :meth:`enable` to send. Returns how many were new."""
         if not items:
             return 0
-        now = time.time()
-        rows = [
-            {
-                "subscription_id": subscription_id,
-                "event_key": key,
-                "webhook_id": new_webhook_id(),
-                "payload": orjson.dumps(event),
-                "status": PENDING if held is None else FAILED,
-                "last_error": None if held is None else f"not sent: {held}",
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-            }
-            for key, event in items
-        ]
-        statement = self._insert(events).on_conflict_do_nothing(index_elements=["subscription_id", "event_key"])
         with self.engine.begin() as connection:
-            inserted = 0
-            for row in rows:  # one by one: a duplicate inside one batch must not drop its neighbours
-                inserted += connection.execute(statement.values(**row)).rowcount
-        return inserted
+            return outbox.enqueue(connection, self._insert_event, subscription_id, items, held)
 
     def deliveries(self, subscription_id: str, limit: int = 100) -> list[dict[str, Any]]:
         with self.engine.connect() as connection:
-            rows = connection.execute(
-                sa.select(
-                    events.c.webhook_id,
-                    events.c.status,
-                    events.c.attempts,
-                    events.c.last_status,
-                    events.c.last_error,
-                    events.c.created_at,
-                    events.c.delivered_at,
-                    events.c.next_attempt_at,
-                )
-                .where(events.c.subscription_id == subscription_id)
-                .order_by(events.c.id.desc())
-                .limit(limit)
-            ).all()
-        return [row._asdict() for row in rows]
+            return outbox.listing(connection, subscription_id, limit)
+
+
+# --- leases: how delivery workers share the subscriptions ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A claim on one subscription. ``token`` fences it: once another claim took the subscription
+    over, every write made with the old token (renewal, delivery record) changes nothing."""
+
+    subscription_id: str
+    token: str
+    failing: bool = False
+
+
+def due(now: float) -> Any:
+    """Active subscriptions whose oldest pending event is due (one index probe each)."""
+    return sa.and_(subscriptions.c.status == ACTIVE, outbox.head_due_at(subscriptions.c.id) <= now)
+
+
+def free(now: float, dead_after: float) -> Any:
+    """Not leased: never, given back, run out, or held by a worker that fell silent."""
+    return sa.or_(
+        subscriptions.c.lease_until < now, subscriptions.c.lease_worker.not_in(heartbeats.live(now, dead_after))
+    )
+
+
+def claimable(now: float, limit: int, dead_after: float, failing: bool | None, for_update: bool) -> Any:
+    """Due, free subscriptions, least recently served first; ``failing``: only those whose last
+    attempt failed (True), only the others (False). ``for_update``: lock them, skipping those
+    another worker is claiming (PostgreSQL)."""
+    query = sa.select(subscriptions.c.id).where(due(now), free(now, dead_after))
+    if failing is not None:
+        lane = subscriptions.c.failing_since
+        query = query.where(lane.is_not(None) if failing else lane.is_(None))
+    query = query.order_by(subscriptions.c.lease_until).limit(limit)
+    return query.with_for_update(of=subscriptions, skip_locked=True) if for_update else query
+
+
+def take(
+    connection: sa.Connection, ids: list[str], token: str, worker: str, now: float, until: float, dead_after: float
+) -> list[Lease]:
+    """Lease those of ``ids`` still free to ``worker`` under ``token`` until ``until``."""
+    claimed = connection.execute(
+        subscriptions.update()
+        .where(subscriptions.c.id.in_(ids), free(now, dead_after))
+        .values(lease_owner=token, lease_worker=worker, lease_until=until)
+        .returning(subscriptions.c.id, subscriptions.c.failing_since)
+    ).all()
+    return [Lease(row.id, token, row.failing_since is not None) for row in claimed]
+
+
+def count_due(connection: sa.Connection, now: float) -> int:
+    return connection.execute(sa.select(sa.func.count()).where(due(now))).scalar() or 0
+
+
+def renew(connection: sa.Connection, lease: Lease, until: float, succeeded: bool) -> str | None:
+    """Extend the lease to ``until`` (and, after a success, end the run of failures); returns the
+    subscription's status, or None when the lease was taken over (nothing changed)."""
+    values: dict[str, Any] = {"lease_until": until}
+    if succeeded:
+        values["failing_since"] = None
+    return connection.execute(
+        subscriptions.update()
+        .where(subscriptions.c.id == lease.subscription_id, subscriptions.c.lease_owner == lease.token)
+        .values(**values)
+        .returning(subscriptions.c.status)
+    ).scalar()
+
+
+def note_failure(connection: sa.Connection, lease: Lease, now: float, until: float) -> float | None:
+    """Extend the lease and start the run of failures (unless one is running); returns when it
+    started, or None when the lease was taken over (nothing changed)."""
+    return connection.execute(
+        subscriptions.update()
+        .where(subscriptions.c.id == lease.subscription_id, subscriptions.c.lease_owner == lease.token)
+        .values(lease_until=until, failing_since=sa.func.coalesce(subscriptions.c.failing_since, now))
+        .returning(subscriptions.c.failing_since)
+    ).scalar()
+
+
+def release(connection: sa.Connection, lease: Lease, now: float) -> None:
+    """Give the lease back (unless taken over); ``now`` orders the subscription's next turn."""
+    connection.execute(
+        subscriptions.update()
+        .where(subscriptions.c.id == lease.subscription_id, subscriptions.c.lease_owner == lease.token)
+        .values(lease_owner=None, lease_worker=None, lease_until=now)
+    )

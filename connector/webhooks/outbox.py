@@ -1,0 +1,165 @@
+"""The outbox: the only module that writes the ``events`` table.
+
+One row per event to deliver, written before the receiver answers the upstream. A row leaves
+"pending" when its subscriber answered 2xx (delivered), when the retry schedule ran out (failed:
+kept, listed, sent again when its subscription is re-enabled) or when its subscription ended
+(cancelled). Every function takes the caller's connection, so a caller puts a write here and one
+in the subscriptions table in the same transaction (the delivery worker fences each write with its
+lease that way).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from connector.tables import events
+
+PENDING, DELIVERED, FAILED, CANCELLED = "pending", "delivered", "failed", "cancelled"
+
+# A batch of deliveries, one row each ({event_id, n, code, at}), in one executemany. An event
+# cancelled meanwhile is still marked delivered: the subscriber did get it.
+_RECORD_DELIVERED = (
+    events.update()
+    .where(events.c.id == sa.bindparam("event_id"), sa.or_(events.c.status == PENDING, events.c.status == CANCELLED))
+    .values(status=DELIVERED, attempts=sa.bindparam("n"), last_status=sa.bindparam("code"),
+            last_error=None, delivered_at=sa.bindparam("at"))
+)  # fmt: skip
+
+
+def new_webhook_id() -> str:
+    return "msg_" + secrets.token_urlsafe(18)
+
+
+def insert_ignoring_duplicates(dialect: str) -> Any:
+    """The insert :func:`enqueue` runs: an event key seen before for the subscription is skipped."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(events).on_conflict_do_nothing(index_elements=["subscription_id", "event_key"])
+
+
+def enqueue(
+    connection: sa.Connection,
+    insert: Any,
+    subscription_id: str,
+    items: list[tuple[str, dict[str, Any]]],
+    held: str | None = None,
+) -> int:
+    """Write events (``(event key, event)`` pairs) with ``insert`` (:func:`insert_ignoring_duplicates`).
+    ``held``: the reason they are not to be sent now (a disabled subscription): they are kept as
+    failed, to be sent on re-enabling. Returns how many were new."""
+    now = time.time()
+    inserted = 0
+    for key, event in items:  # one by one: a duplicate inside one batch must not drop its neighbours
+        row = {
+            "subscription_id": subscription_id,
+            "event_key": key,
+            "webhook_id": new_webhook_id(),
+            "payload": orjson.dumps(event),
+            "status": PENDING if held is None else FAILED,
+            "last_error": None if held is None else f"not sent: {held}",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        inserted += connection.execute(insert.values(**row)).rowcount
+    return inserted
+
+
+def cancel_pending(connection: sa.Connection, subscription_id: str, reason: str) -> None:
+    """The subscription ended: its pending events will never be sent."""
+    connection.execute(
+        events.update()
+        .where(events.c.subscription_id == subscription_id, events.c.status == PENDING)
+        .values(status=CANCELLED, last_error=reason)
+    )
+
+
+def hold_pending(connection: sa.Connection, subscription_id: str, reason: str) -> None:
+    """The subscription was disabled: its pending events become failed, to be sent on re-enabling."""
+    connection.execute(
+        events.update()
+        .where(events.c.subscription_id == subscription_id, events.c.status == PENDING)
+        .values(status=FAILED, last_error=f"not sent: subscription disabled ({reason})")
+    )
+
+
+def requeue_failed(connection: sa.Connection, subscription_id: str) -> int:
+    """Queue the subscription's failed events again, due now, with a fresh retry schedule."""
+    return connection.execute(
+        events.update()
+        .where(events.c.subscription_id == subscription_id, events.c.status == FAILED)
+        .values(status=PENDING, attempts=0, next_attempt_at=time.time())
+    ).rowcount
+
+
+def listing(connection: sa.Connection, subscription_id: str, limit: int = 100) -> list[dict[str, Any]]:
+    """The subscription's latest events and how their delivery went, newest first."""
+    rows = connection.execute(
+        sa.select(
+            events.c.webhook_id,
+            events.c.status,
+            events.c.attempts,
+            events.c.last_status,
+            events.c.last_error,
+            events.c.created_at,
+            events.c.delivered_at,
+            events.c.next_attempt_at,
+        )
+        .where(events.c.subscription_id == subscription_id)
+        .order_by(events.c.id.desc())
+        .limit(limit)
+    ).all()
+    return [row._asdict() for row in rows]
+
+
+def head_due_at(subscription_id: Any) -> Any:
+    """When the oldest pending event of the subscription whose id is the column ``subscription_id``
+    (of the enclosing query) is due: one index probe per subscription (``ix_events_pending``), so
+    the plan and its cost do not depend on the planner's statistics or on the backlog's size."""
+    return (
+        sa.select(events.c.next_attempt_at)
+        .where(events.c.subscription_id == subscription_id, events.c.status == PENDING)
+        .order_by(events.c.id)
+        .limit(1)
+        .correlate(subscription_id.table)
+        .scalar_subquery()
+    )
+
+
+def pending_batch(connection: sa.Connection, subscription_id: str, limit: int) -> list[Any]:
+    """The subscription's oldest pending events, in order (id, webhook_id, payload, attempts, next_attempt_at)."""
+    return connection.execute(
+        sa.select(events.c.id, events.c.webhook_id, events.c.payload, events.c.attempts, events.c.next_attempt_at)
+        .where(events.c.subscription_id == subscription_id, events.c.status == PENDING)
+        .order_by(events.c.id)
+        .limit(limit)
+    ).all()
+
+
+def record_deliveries(connection: sa.Connection, rows: list[dict[str, Any]]) -> None:
+    """Mark events delivered, ``rows`` of ``{event_id, n (attempts), code (status), at}``."""
+    connection.execute(_RECORD_DELIVERED, rows)
+
+
+def record_failure(connection: sa.Connection, event_id: int, values: dict[str, Any]) -> bool:
+    """Write a failed attempt's outcome (attempts, last status and error, next attempt or final
+    status); False when the event was no longer pending (its subscription ended meanwhile)."""
+    return bool(
+        connection.execute(
+            events.update().where(events.c.id == event_id, events.c.status == PENDING).values(**values)
+        ).rowcount
+    )
+
+
+def prune(connection: sa.Connection, statuses: tuple[str, ...], created_before: float, batch: int) -> int:
+    """Delete up to ``batch`` events of ``statuses`` created before ``created_before`` (the oldest
+    first, through ``ix_events_age``); returns how many."""
+    oldest = (
+        sa.select(events.c.id).where(events.c.status.in_(statuses), events.c.created_at < created_before).limit(batch)
+    )
+    return connection.execute(events.delete().where(events.c.id.in_(oldest.scalar_subquery()))).rowcount

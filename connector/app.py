@@ -53,6 +53,7 @@ def _services(catalog: Catalog, settings: Settings, config: UpstreamSettings) ->
             auth_header=service.auth_header,
             session=build_session(config),
             config=config,
+            on_response=service.on_response,
         )
     return services
 

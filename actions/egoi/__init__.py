@@ -7,6 +7,7 @@ under the ``connector.triggers`` entry-point group and attached to this catalog 
 from __future__ import annotations
 
 from actions.egoi import automations, campaigns, contacts, email, lookups, messages, sms, tags, verify
+from actions.egoi.responses import marketing_response, transactional_response
 from connector.declarations import Catalog, Credential, Service
 
 
@@ -41,6 +42,7 @@ catalog = Catalog(
             "Apikey",
             sandbox_path="/api",
             default_url="https://api.egoiapp.com",
+            on_response=marketing_response,
         ),
         Service(
             "transactional",
@@ -49,6 +51,7 @@ catalog = Catalog(
             "ApiKey",
             sandbox_path="/slingshot/api/v2",
             default_url="https://slingshot.egoiapp.com/api/v2",
+            on_response=transactional_response,
         ),
     ),
     # Each module lists its operations; this order is the order of the specs and the docs.

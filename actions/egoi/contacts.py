@@ -1,11 +1,11 @@
-"""Contact actions on E-goi's Marketing API v3."""
+"""Contact actions on E-goi's Marketing API v3. A write that collides with another contact is a
+:class:`~actions.egoi.responses.ContactConflict`, raised by the service's response hook."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
+from actions.egoi.responses import ContactConflict
 from actions.egoi.schemas import (
     ContactIdOutput,
     ContactOutput,
@@ -21,39 +21,7 @@ from actions.egoi.schemas import (
 )
 from connector.declarations import Action
 from connector.errors import Problem
-from connector.upstream import UpstreamCall, UpstreamError
-
-
-@contextmanager
-def _duplicate_is_conflict(list_id: int) -> Iterator[None]:
-    """A write that collides with another contact's email or phone becomes our 409 with its id."""
-    try:
-        yield
-    except UpstreamError as exc:
-        if exc.upstream_status == 409:
-            raise _conflict(exc, list_id) from None
-        raise
-
-
-def _existing_id(exc: UpstreamError) -> str | None:
-    """E-goi's 409 (PostContactsConflict) lists the contacts already using the unique field."""
-    body = exc.upstream_body if isinstance(exc.upstream_body, dict) else {}
-    errors = body.get("errors") if isinstance(body.get("errors"), dict) else {}
-    contacts = errors.get("contacts")
-    existing = contacts[0] if isinstance(contacts, list) and contacts else None
-    return existing if isinstance(existing, str) else None
-
-
-def _conflict(exc: UpstreamError, list_id: int) -> Problem:
-    existing = _existing_id(exc)
-    detail = f"A contact with this email, cellphone or phone already exists in list {list_id}"
-    detail += f": contact {existing}." if existing else "."
-    return Problem(
-        409,
-        detail,
-        errors={"email": ["Already used by another contact of this list."]},
-        contact_id=existing,
-    )
+from connector.upstream import UpstreamCall
 
 
 class CreateContact(Action):
@@ -79,12 +47,10 @@ class CreateContact(Action):
         body = contact_body(data)
         try:
             created = upstream.post(f"/lists/{list_id}/contacts", json=body)
-        except UpstreamError as exc:
-            if exc.upstream_status != 409:
-                raise
-            existing = _existing_id(exc)
+        except ContactConflict as conflict:
+            existing = conflict.existing
             if not data["upsert"] or existing is None:
-                raise _conflict(exc, list_id) from None
+                raise
             if data.get("status") == "removed":  # E-goi's update (PATCH) cannot set removed
                 raise Problem(
                     409,
@@ -93,8 +59,8 @@ class CreateContact(Action):
                     errors={"status": ["An existing contact cannot be set to removed by an update."]},
                     contact_id=existing,
                 ) from None
-            with _duplicate_is_conflict(list_id):  # the cellphone may belong to yet another contact
-                upstream.patch(f"/lists/{list_id}/contacts/{existing}", json=body)
+            # the cellphone may belong to yet another contact: a ContactConflict again
+            upstream.patch(f"/lists/{list_id}/contacts/{existing}", json=body)
             return {"contact_id": existing, "result": "updated"}
         if not isinstance(created, dict) or not isinstance(created.get("contact_id"), str):
             raise Problem(502, "E-goi accepted the contact but returned no contact id.")
@@ -119,8 +85,7 @@ class UpdateContact(Action):
             # nothing to change: still answer 404 for a contact that does not exist
             upstream.get(f"/lists/{list_id}/contacts/{contact}")
             return {"contact_id": contact}
-        with _duplicate_is_conflict(list_id):
-            return upstream.patch(f"/lists/{list_id}/contacts/{contact}", json=contact_body(data))
+        return upstream.patch(f"/lists/{list_id}/contacts/{contact}", json=contact_body(data))
 
 
 class GetContact(Action):
@@ -186,13 +151,8 @@ class FindContact(Action):
 
 
 def _search(upstream: UpstreamCall, kind: str, value: str) -> list[dict[str, Any]]:
-    """E-goi answers a search without a match with 404; for a find that is an empty result."""
-    try:
-        answer = upstream.get("/contacts/search", params={"type": kind, "contact": value})
-    except UpstreamError as exc:
-        if exc.upstream_status == 404:
-            return []
-        raise
+    """The contacts one search finds (none: the service's response hook reads E-goi's 404 as no items)."""
+    answer = upstream.get("/contacts/search", params={"type": kind, "contact": value})
     items = answer.get("items") if isinstance(answer, dict) else None
     return [
         {"contact_id": item["contact_id"], "list_id": item["list_id"]}

@@ -10,7 +10,7 @@ from marshmallow import Schema, validate
 from connector import fields as f
 from connector.declarations import Action, InputSchema, OutputSchema
 from connector.errors import Problem
-from connector.upstream import UpstreamCall, UpstreamError
+from connector.upstream import UpstreamCall
 
 PRIORITIES = ("urgent", "non-urgent")
 # ``tagName:tagValue``: a name without colons or spaces, a colon, then any value (colons allowed).
@@ -188,16 +188,7 @@ class CancelScheduledMessage(Action):
 
     def perform(self, data: dict[str, Any], upstream: UpstreamCall) -> Any:
         message_id = data["messageId"]
-        try:
-            upstream.delete(f"/messages/{message_id}/action/cancel")
-        except UpstreamError as exc:
-            # The id passed our checks, so a 400 here means "not cancellable", not a bad request.
-            if exc.upstream_status == 400:
-                raise Problem(
-                    409,
-                    f"Message {message_id} cannot be cancelled: only a scheduled message that has not been sent can.",
-                ) from None
-            raise
+        upstream.delete(f"/messages/{message_id}/action/cancel")  # not cancellable: 409 (actions.egoi.responses)
         return {"messageId": message_id, "status": "canceled"}
 
 

@@ -323,18 +323,9 @@ def _closed(request_id: str, status: str) -> Problem | None:
     return None
 
 
-def _not_found(request_id: str) -> Problem:
-    return Problem(404, f"No verification request has the id {request_id}.", kind="verify-not-found")
-
-
 def _act(upstream: UpstreamCall, request_id: str, action: str) -> Any:
-    """POST one of validate/cancel/resend without a body; a missing request is our 404."""
-    try:
-        return upstream.post(f"/verify/{request_id}/{action}")
-    except UpstreamError as error:
-        if error.upstream_status == 404:
-            raise _not_found(request_id) from None
-        raise
+    """POST one of validate/cancel/resend without a body (a missing request: the hook's 404)."""
+    return upstream.post(f"/verify/{request_id}/{action}")
 
 
 class _RequestToken(Action):
@@ -422,12 +413,7 @@ class GetVerifyRequest(Action):
 
     def perform(self, data: dict[str, Any], upstream: UpstreamCall) -> Any:
         request_id = data["requestId"]
-        try:
-            found = upstream.get(f"/verify/{request_id}")
-        except UpstreamError as error:
-            if error.upstream_status == 404:
-                raise _not_found(request_id) from None
-            raise
+        found = upstream.get(f"/verify/{request_id}")
         if not isinstance(found, dict) or not isinstance(found.get("status"), str):
             raise Problem(502, "E-goi Transactional API returned a verification request without a status.")
         answer = {k: v for k, v in found.items() if k not in ("id", "code")}
@@ -457,8 +443,6 @@ class ValidateToken(Action):
         try:
             upstream.post(f"/verify/{request_id}/validate", json={"code": data["code"]})
         except UpstreamError as refused:
-            if refused.upstream_status == 404:
-                raise _not_found(request_id) from None
             if refused.upstream_status != 400:
                 raise
             status = _status_of(upstream, request_id, refused)

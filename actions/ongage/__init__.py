@@ -6,6 +6,7 @@ its triggers and ESP distribution."""
 from __future__ import annotations
 
 from actions.ongage import events
+from actions.ongage.responses import ongage_response
 from connector.declarations import Catalog, Credential, Service
 from connector.upstream import SplitCredential
 
@@ -45,6 +46,7 @@ catalog = Catalog(
             "ONGAGE_API_URL",
             SplitCredential(headers=UPSTREAM_HEADERS, format=CREDENTIAL_FORMAT),
             default_url="https://api.ongage.net",  # the list id follows it in each path
+            on_response=ongage_response,
         ),
     ),
     operations=events.OPERATIONS,

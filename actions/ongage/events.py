@@ -3,15 +3,13 @@ the account's default list when no ``list_id`` is given ("in each API call you m
 List ID that you are working on, otherwise the default List ID will be used":
 https://ongage.atlassian.net/wiki/spaces/HELP/pages/947553199/Events+Trigger+API+Methods).
 
-Ongage wraps every answer as ``{"metadata": {"error": bool}, "payload": ...}``; the actions return
-the payload. An ESP distribution's ``esps`` is Ongage's associative array ``{esp_id: percent}``;
+Ongage wraps every answer as ``{"metadata": {"error": bool}, "payload": ...}``; the service's
+response hook (:mod:`actions.ongage.responses`) gives the actions the payload. An ESP distribution's ``esps`` is Ongage's associative array ``{esp_id: percent}``;
 callers send and receive it as a list of ``{esp_id, percent}``, which a flow builder can fill in.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from actions.ongage.schemas import (
@@ -25,7 +23,7 @@ from actions.ongage.schemas import (
 )
 from connector.declarations import Action
 from connector.errors import Problem
-from connector.upstream import UpstreamCall, UpstreamError
+from connector.upstream import UpstreamCall
 
 SERVICE = "Ongage Events API"
 
@@ -57,53 +55,6 @@ EXAMPLE_RESPONSE = {
     "created": 1767225600,
     "modified": 1767225600,
 }
-
-
-# --------------------------------------------------------------------------------------------
-# Ongage's envelope and error bodies.
-# --------------------------------------------------------------------------------------------
-
-
-def _payload(body: Any) -> Any:
-    """The payload of Ongage's envelope; an envelope flagged as an error is an upstream failure."""
-    if not isinstance(body, dict) or "payload" not in body:
-        return body
-    if isinstance(body.get("metadata"), dict) and body["metadata"].get("error") is True:
-        raise Problem(502, f"{SERVICE} reported an error: {_message(body) or 'no message'}.")
-    return body["payload"]
-
-
-def _message(body: Any) -> str | None:
-    payload = body.get("payload") if isinstance(body, dict) else None
-    message = payload.get("message") if isinstance(payload, dict) else None
-    return message.strip().rstrip(".") if isinstance(message, str) and message.strip() else None
-
-
-def _errors(body: Any) -> dict[str, list[str]] | None:
-    payload = body.get("payload") if isinstance(body, dict) else None
-    errors = payload.get("errors") if isinstance(payload, dict) else None
-    if not isinstance(errors, dict) or not errors:
-        return None
-    return {str(k): [str(m) for m in v] if isinstance(v, list) else [str(v)] for k, v in errors.items()}
-
-
-@contextmanager
-def ongage_errors() -> Iterator[None]:
-    """Ongage puts its message and field errors inside ``payload``: carry them into our problem."""
-    try:
-        yield
-    except UpstreamError as exc:
-        message = _message(exc.upstream_body)
-        detail = f"{exc.detail.rstrip('.')}: {message}." if message else exc.detail
-        extra = {"kind": exc.kind} if exc.kind else {}
-        raise Problem(
-            exc.status, detail, errors=_errors(exc.upstream_body) or exc.errors, headers=exc.headers, **extra
-        ) from None
-
-
-def _call(upstream: UpstreamCall, method: str, path: str, **kwargs: Any) -> Any:
-    with ongage_errors():
-        return _payload(upstream.request(method, path, **kwargs))
 
 
 # --------------------------------------------------------------------------------------------
@@ -170,7 +121,7 @@ class CreateEvent(Action):
     response_example = EXAMPLE_RESPONSE
 
     def perform(self, data: dict[str, Any], upstream: UpstreamCall) -> Any:
-        return from_ongage(_call(upstream, "POST", _events_path(data), json=to_ongage(data)))
+        return from_ongage(upstream.post(_events_path(data), json=to_ongage(data)))
 
 
 class GetEvent(Action):
@@ -185,7 +136,7 @@ class GetEvent(Action):
     response_example = EXAMPLE_RESPONSE
 
     def perform(self, data: dict[str, Any], upstream: UpstreamCall) -> Any:
-        return from_ongage(_call(upstream, "GET", _event_path(data)))
+        return from_ongage(upstream.get(_event_path(data)))
 
 
 class ListEvents(Action):
@@ -201,7 +152,7 @@ class ListEvents(Action):
 
     def perform(self, data: dict[str, Any], upstream: UpstreamCall) -> Any:
         params = {k: data[k] for k in ("name", "sort", "order", "offset", "limit") if k in data}
-        found = _call(upstream, "GET", _events_path(data), params=params)
+        found = upstream.get(_events_path(data), params=params)
         if not isinstance(found, list):
             raise Problem(502, f"{SERVICE} answered with something other than a list of events.")
         return {"items": [from_ongage(event) for event in found]}
@@ -219,7 +170,7 @@ class UpdateEvent(Action):
     response_example = {**EXAMPLE_RESPONSE, "name": "Birthday event", "emails_limit": 10000}
 
     def perform(self, data: dict[str, Any], upstream: UpstreamCall) -> Any:
-        return from_ongage(_call(upstream, "PUT", _event_path(data), json=to_ongage(data)))
+        return from_ongage(upstream.put(_event_path(data), json=to_ongage(data)))
 
 
 class ToggleEventStatus(Action):
@@ -235,9 +186,9 @@ class ToggleEventStatus(Action):
 
     def perform(self, data: dict[str, Any], upstream: UpstreamCall) -> Any:
         path = _event_path(data)
-        event = _call(upstream, "PUT", path + "/status")
+        event = upstream.put(path + "/status")
         if not (isinstance(event, dict) and isinstance(event.get("status"), bool)):
-            event = _call(upstream, "GET", path)  # the documentation does not say what the toggle answers
+            event = upstream.get(path)  # the documentation does not say what the toggle answers
         return from_ongage(event)
 
 
@@ -253,7 +204,7 @@ class DeleteEvent(Action):
     response_example = {"id": 2, "deleted": True}
 
     def perform(self, data: dict[str, Any], upstream: UpstreamCall) -> Any:
-        _call(upstream, "DELETE", _event_path(data))
+        upstream.delete(_event_path(data))
         return {"id": data["event_id"], "deleted": True}
 
 

@@ -48,7 +48,7 @@ class RunningSandbox:
 
 class _KeepUnderscoreHeaders(WSGIRequestHandler):
     """werkzeug drops request headers spelled with underscores (against spoofing behind proxies);
-    vendors use them (Ongage's X_USERNAME), and a loopback emulator is no proxy target."""
+    vendors use them (e.g. X_USERNAME), and a loopback emulator is no proxy target."""
 
     def make_environ(self) -> dict[str, Any]:
         environ = super().make_environ()

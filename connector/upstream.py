@@ -186,7 +186,7 @@ class UpstreamCall:
 
     def __init__(self, service: UpstreamService, credential: str) -> None:
         self._service = service
-        self.credential = credential  # for the rare API that also wants it in a body (E-goi push tokens)
+        self.credential = credential  # for the rare API that also wants it in a body (a push-token request)
         auth = service.auth_header
         if isinstance(auth, str):
             self._headers = {**DEFAULT_HEADERS, auth: credential}

@@ -30,7 +30,11 @@ class AddTagInput(InputSchema):
     )
     tag_name = f.String(
         max_length=NAME_MAX,
-        validate=validate.Regexp(r"\s*\S", error="Write the name of the tag (not only spaces)."),
+        # One character that is white space neither to Python nor to JSON Schema (ECMA-262) regexes,
+        # so the published pattern and this check agree on every string.
+        validate=validate.Regexp(
+            r"[\s\S]*?[^\s\x1c-\x1f\x85\ufeff]", error="Write the name of the tag (not only spaces)."
+        ),
         summary="Tag Name",
         description="The name of the tag to attach, created when the account has none by that name (or give tag_id).",
         visibility="advanced",

@@ -38,18 +38,15 @@ import argparse
 import asyncio
 import contextlib
 import cProfile
-import glob
 import http.client
 import io
 import json
 import os
 import platform
 import pstats
-import pwd
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -65,6 +62,9 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from connector.testing.network import free_port  # noqa: E402  (after the checkout is on sys.path)
+from connector.testing.postgres import private_postgres  # noqa: E402
 
 HOST = "127.0.0.1"
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
@@ -211,13 +211,7 @@ def subscriber_ceiling(subscriber: Subscriber, seconds: int, body_size: int) -> 
     return f"{float(match.group(1)):,.0f} req/s (wrk -t1 -c16, {body_size}-byte POSTs)" if match else out
 
 
-# --- PostgreSQL: a private server, as tests/postgres.py starts it, but durable ---------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
+# --- PostgreSQL: a private server, as the tests start it (connector.testing.postgres), but durable ---
 
 
 @contextlib.contextmanager
@@ -227,36 +221,8 @@ def postgres_server(fsync: bool) -> Iterator[tuple[str, str, str | None]]:
     if url:
         yield url, "external (CONNECTOR_BENCH_POSTGRES_URL)", None
         return
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    binaries = os.path.dirname(found[-1]) if found else None
-    if binaries is None:
-        raise RuntimeError("PostgreSQL is not installed (Debian: apt-get install postgresql)")
-    prefix = []
-    if os.geteuid() == 0:
-        pwd.getpwnam("postgres")  # initdb refuses root: run as the postgres system user
-        prefix = ["runuser", "-u", "postgres", "--"]
-    directory = tempfile.mkdtemp(prefix="connector-bench-pg-")
-    if prefix:
-        shutil.chown(directory, "postgres", "postgres")
-    data, port = os.path.join(directory, "data"), free_port()
-
-    def run(*args: str) -> str:
-        return subprocess.run([*prefix, *args], check=True, capture_output=True, text=True).stdout
-
-    try:
-        run(f"{binaries}/initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
-        options = f"-p {port} -k {directory} -c listen_addresses={HOST} -c max_connections=200"
-        options += " -c fsync=on -c synchronous_commit=on" if fsync else " -c fsync=off"
-        run(f"{binaries}/pg_ctl", "-D", data, "-l", os.path.join(directory, "log"), "-w", "-o", options, "start")
-        version = run(f"{binaries}/postgres", "--version").strip()
-        yield (
-            f"postgresql+psycopg://postgres@{HOST}:{port}/postgres",
-            version + (", fsync=on, synchronous_commit=on" if fsync else ", fsync=off"),
-            os.path.join(directory, "log"),
-        )
-    finally:
-        subprocess.run([*prefix, f"{binaries}/pg_ctl", "-D", data, "-m", "immediate", "stop"], capture_output=True)
-        shutil.rmtree(directory, ignore_errors=True)
+    with private_postgres(durable=fsync, host=HOST) as server:
+        yield server.url, server.version, server.log
 
 
 # --- one database with a burst in its outbox -------------------------------------------------------

@@ -45,7 +45,6 @@ import re
 import resource
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -56,6 +55,11 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from connector.testing.network import free_port  # noqa: E402  (after the checkout is on sys.path)
+
 HOST = "127.0.0.1"
 PATH = "/egoi/actions/create_contact"
 BODY = {"list_id": 1, "email": "ana@example.com", "cellphone": "351-912345678", "birth_date": "1990-01-31"}
@@ -109,12 +113,6 @@ BASELINE = App("baseline", "baseline_app:app", BENCH)
 
 def lua_string(text: str) -> str:
     return "[==[" + text + "]==]"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
 
 
 def clean_env(**extra: str) -> dict[str, str]:

@@ -1,4 +1,5 @@
-"""A webhook subscriber on loopback for tests: records what it receives, answers as told."""
+"""A webhook subscriber on loopback for tests: records what it receives, answers as told (or, the
+``Dribbler``, never finishes answering)."""
 
 from __future__ import annotations
 

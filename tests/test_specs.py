@@ -20,10 +20,8 @@ from typing import Any
 
 import demo_catalog
 import jsonschema
-import jsonschema_specifications
 import pytest
 from click.testing import CliRunner
-from jsonschema.exceptions import best_match
 from openapi_spec_validator import OpenAPIV2SpecValidator, OpenAPIV30SpecValidator, validate
 
 from connector import fields as f
@@ -43,6 +41,8 @@ from connector.platforms import platforms
 from connector.registry import discover
 from connector.spec.certification import OPERATION_ID, SUMMARY_FORBIDDEN, VISIBILITIES, check_catalog, is_title_case
 from connector.spec.documents import Documents
+from connector.testing.contract import microsoft_validator, schema_errors
+from connector.testing.jsonc import strip_json_comments
 
 PUBLIC_URL = "http://localhost:8000"  # what is committed under openapi/
 ROOT = Path(__file__).resolve().parents[1]
@@ -255,57 +255,14 @@ def dig(schema: dict[str, Any] | None, path: str, spec: Spec) -> dict[str, Any] 
 # --------------------------------------------------------------------------------------------
 
 
-def strip_json_comments(text: str) -> str:
-    """Remove ``//`` and ``/* */`` comments outside string literals (``"https://..."`` survives)."""
-    out: list[str] = []
-    i, n = 0, len(text)
-    while i < n:
-        char = text[i]
-        if char == '"':
-            j = i + 1
-            while j < n and text[j] != '"':
-                j += 2 if text[j] == "\\" else 1
-            out.append(text[i : j + 1])
-            i = j + 1
-        elif text.startswith("//", i):
-            end = text.find("\n", i)
-            i = n if end < 0 else end
-        elif text.startswith("/*", i):
-            end = text.find("*/", i + 2)
-            assert end >= 0, "unterminated /* comment"
-            i = end + 2
-        else:
-            out.append(char)
-            i += 1
-    return "".join(out)
-
-
-def load_jsonc(path: Path) -> Any:
-    return json.loads(strip_json_comments(path.read_text(encoding="utf-8")))
-
-
 def test_strip_json_comments_keeps_strings():
     text = '{\n  // a comment\n  "url": "https://x.test/a//b", /* block */ "q": "say \\"//hi\\"",\n  "k": {\n // TODO\n }\n}'
     assert json.loads(strip_json_comments(text)) == {"url": "https://x.test/a//b", "q": 'say "//hi"', "k": {}}
 
 
 def ms_validator(filename: str) -> jsonschema.protocols.Validator:
-    """A validator for one of Microsoft's schemas, of the draft its ``$schema`` names (draft-04 for
-    apiDefinition, draft-07 for apiProperties). Their ``$ref``s into the draft-04 meta-schema resolve
-    from the meta-schemas bundled with jsonschema: no network."""
-    schema = load_jsonc(reference(MS_SCHEMAS / filename))
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
-    return cls(schema, registry=jsonschema_specifications.REGISTRY)
-
-
-def schema_errors(validator: jsonschema.protocols.Validator, document: Any) -> list[str]:
-    errors = []
-    for error in validator.iter_errors(document):
-        pointer = "/" + "/".join(str(p) for p in error.absolute_path)
-        cause = best_match(error.context) if error.context else error
-        errors.append(f"{pointer}: {cause.validator}: {cause.message[:240]}")
-    return errors
+    """A validator for one of Microsoft's schemas (see connector.testing.contract.microsoft_validator)."""
+    return microsoft_validator(reference(MS_SCHEMAS / filename))
 
 
 # Things Microsoft's (older) schemas reject that we do on purpose: {file: {regex on the error

@@ -243,9 +243,7 @@ class TriggerRoutes:
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise Problem(400, f"The callback body is not in the expected shape ({type(exc).__name__}).") from None
         events = [(key, trigger.event_schema.dump(event)) for key, event in items]
-        # A disabled subscription's events are kept as failed, for its owner to send by re-enabling it.
-        held = "subscription disabled" if subscription.status == DISABLED else None
-        new = self.store.enqueue(subscription.id, events, held=held)
+        new = self.store.enqueue(subscription.id, events)  # kept as failed while it is disabled
         if new:
             self.wake()
         return json_response({"received": len(events), "new": new})

@@ -46,6 +46,12 @@ def service(tmp_path):
         runtime_of(running.app).sandboxes["demo"].stop()
 
 
+def drained(live) -> bool:
+    """Deliver what is due now (for ``wait_for`` conditions that check what it did)."""
+    live.worker.drain()
+    return True
+
+
 def listing(live):
     return requests.get(f"{live.url}/demo/subscriptions", headers=KEY, timeout=5).json()["items"]
 
@@ -65,6 +71,21 @@ def test_an_attempt_ends_at_its_deadline_however_slowly_the_subscriber_answers(p
         assert dribbler.finished == 0
     assert attempt.status is None
     assert attempt.error == "no complete answer within 0.3 s"
+
+
+def test_a_connection_back_in_the_pool_is_out_of_reach_of_its_exchanges_deadline():
+    """Once an answer is read to the end its connection goes back to the pool, where another
+    delivery may take it: the watchdog must not shut it when the first exchange's deadline passes."""
+    from connector.webhooks.deadlines import Watchdog
+
+    watchdog = Watchdog()
+    session = enforce_deadlines(delivery_session(allow_private=True, timeout=2))
+    with running_subscriber() as subscriber, watchdog.limit(0.2) as exchange:
+        session.post(subscriber.url, data=b"{}", timeout=2).close()
+        assert exchange.sock is None and exchange.done
+        time.sleep(0.3)  # past the deadline
+        assert not exchange.expired
+        assert session.post(subscriber.url, data=b"{}", timeout=2).status_code == 200  # the pooled one works
 
 
 def test_a_healthy_answer_is_read_and_its_connection_kept():
@@ -104,6 +125,25 @@ def test_subscribers_that_never_finish_answering_do_not_stall_a_healthy_one(serv
         wait_for(lambda: healthy.delivered(), timeout=10)
         assert [orjson.loads(d["body"])["id"] for d in healthy.delivered()] == ["2"]
         assert dribbler.finished == 0  # the slow ones were never given the time to finish
+
+
+def test_subscribers_slow_but_in_time_give_their_threads_back(service):
+    """Four subscribers that answer 200 after 0.3 s (inside the 0.5 s deadline), with 60 events
+    each, would hold all four threads for 18 s if a chain kept its thread for a whole batch; a
+    chain gives it back after one attempt deadline, so a healthy subscription gets its turn."""
+    live = service(**FAST, DELIVERY_CONCURRENCY=4)
+    with running_subscriber(delay=0.3) as slow, running_subscriber() as healthy:
+        for n in range(4):
+            assert live.subscribe(f"{slow.url}/{n}").status_code == 201
+        live.fire([{"event_id": n, "kind": "created"} for n in range(60)])
+        worker = create_worker(live.app)
+        runtime_of(live.app).worker = worker
+        worker.start()
+        wait_for(lambda: len(slow.received) >= 4, timeout=5)  # every thread is on a slow subscriber
+        assert live.subscribe(healthy.url).status_code == 201
+        live.fire([{"event_id": 100, "kind": "created"}])
+        wait_for(lambda: healthy.delivered(), timeout=8)
+        assert len(slow.received) < 4 * 60  # the healthy one did not wait for the slow ones to finish
 
 
 def test_one_chain_per_subscription_with_a_subscriber_slower_than_the_lease(service):
@@ -181,7 +221,7 @@ def test_a_subscription_failing_for_too_long_is_disabled_then_enabled_by_its_own
     with running_subscriber(default=500) as subscriber:
         subscription = live.subscribe(subscriber.url).json()
         live.fire([{"event_id": 1, "kind": "created"}, {"event_id": 2, "kind": "created"}])
-        wait_for(lambda: live.worker.drain() is None or listing(live)[0]["status"] == "disabled", timeout=10)
+        wait_for(lambda: drained(live) and listing(live)[0]["status"] == "disabled", timeout=10)
         (listed,) = listing(live)
         assert listed["disabled_reason"].startswith("every delivery failed since ")
         assert "subscriber answered 500" in listed["disabled_reason"]
@@ -202,7 +242,7 @@ def test_a_subscription_failing_for_too_long_is_disabled_then_enabled_by_its_own
         enabled = requests.post(enable, headers=KEY, timeout=5)
         assert enabled.status_code == 200
         assert enabled.json() == {"id": subscription["id"], "status": "active", "requeued": 3}
-        wait_for(lambda: live.worker.drain() is None or len(subscriber.delivered()) == 3, timeout=10)
+        wait_for(lambda: drained(live) and len(subscriber.delivered()) == 3, timeout=10)
         assert [orjson.loads(d["body"])["id"] for d in subscriber.delivered()] == ["1", "2", "3"]
     (listed,) = listing(live)
     assert (listed["status"], listed.get("disabled_reason"), listed.get("failing_since")) == ("active", None, None)
@@ -222,6 +262,24 @@ def test_the_owner_can_disable_and_a_deleted_subscription_cannot_be_enabled(serv
         again = requests.post(f"{subscription['url']}/enable", headers=KEY, timeout=5)
     assert again.status_code == 409
     assert again.headers["Content-Type"] == "application/problem+json"
+
+
+def test_disabling_leaves_a_running_chains_lease_so_enabling_cannot_start_a_second_one(service):
+    """Disable then enable while a chain holds the subscription: the chain keeps its lease until it
+    gives it back, so no other claim can send to the subscription beside it."""
+    live = service()
+    with running_subscriber() as subscriber:
+        subscription = live.subscribe(subscriber.url).json()
+        live.fire([{"event_id": 1, "kind": "created"}])
+    first, second = create_worker(live.app), create_worker(live.app)
+    with first.alive(), second.alive():
+        (lease,) = first.claim(10)
+        store = runtime_of(live.app).subscriptions
+        assert store.disable(subscription["id"], "disabled by its owner")
+        assert store.enable(subscription["id"]) == 1
+        assert second.claim(10) == []  # still the first chain's
+        first._release(lease)
+        assert [taken.subscription_id for taken in second.claim(10)] == [subscription["id"]]
 
 
 # --- the cap on subscriptions per credential --------------------------------------------------------
@@ -253,6 +311,19 @@ def test_subscriptions_per_credential_are_capped(service):
 
 
 SIGNED = "/workflows/1/triggers/manual/paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sig=S3CR3T"
+
+
+def test_a_hook_url_with_its_secret_in_the_path_is_listed_without_it(service):
+    """Zapier's REST hooks (and Make's, Slack's) carry their secret in the path, not the query."""
+    live = service()
+    live.subscribe("http://127.0.0.1:9/hooks/standard/1234567/8f3a9c2e7b1d4e5f/")
+    (listed,) = listing(live)
+    assert "8f3a9c2e7b1d4e5f" not in listed["callback_url"]
+    assert listed["callback_url"].startswith("http://127.0.0.1:9/hooks/standard/")
+    engine = runtime_of(live.app).engine
+    with engine.connect() as connection:
+        dump = "\n".join(str(tuple(row)) for row in connection.execute(sa.select(subscriptions_table)))
+    assert "8f3a9c2e7b1d4e5f" not in dump
 
 
 def test_a_callback_url_is_encrypted_at_rest_listed_without_its_query_and_delivered_whole(service):

@@ -138,28 +138,32 @@ def test_two_workers_on_one_postgresql_never_deliver_an_event_twice(postgres_url
 
 
 def test_a_killed_workers_subscriptions_move_to_another_within_seconds(database_url, tmp_path):
-    """A ``connector worker`` killed mid-delivery holds its subscription under a 60 s lease; a second
-    worker takes it over once the first has been silent for DELIVERY_DEAD_AFTER (2 s here), long
-    before the lease ends, and re-sends at most one unwritten group."""
+    """A ``connector worker`` killed mid-delivery holds its subscription under a 600 s lease; a second
+    worker takes it over once the first has been silent for DELIVERY_DEAD_AFTER (2 s here): within
+    the test's waits, only the heartbeat can explain it. At most one unwritten group is re-sent."""
     with running_subscriber(delay=0.02) as subscriber:
         (order,) = fill_outbox(database_url, subscriber.url, 1, 300)
-        env = environment(database_url, tmp_path, CONNECTOR_CATALOGS="egoi", CONNECTOR_DELIVERY_DEAD_AFTER="2")
+        env = environment(
+            database_url,
+            tmp_path,
+            CONNECTOR_CATALOGS="egoi",
+            CONNECTOR_DELIVERY_DEAD_AFTER="2",
+            CONNECTOR_DELIVERY_LEASE="600",
+        )
         first = start(["worker"], env)
         try:
             wait_until(lambda: len(subscriber.delivered()) >= 30, 60, "the first deliveries")
         finally:
             stop(first, signal.SIGKILL)
-        killed_at, delivered_before = time.monotonic(), len(subscriber.delivered())
+        delivered_before = len(subscriber.delivered())
         assert delivered_before < 300, "the kill came too late to test anything"
         second = start(["worker"], env)
         try:
             wait_until(lambda: len(subscriber.delivered()) > delivered_before, 30, "the takeover")
-            moved_after = time.monotonic() - killed_at
             wait_until(lambda: len({d["headers"]["Webhook-Id"] for d in subscriber.delivered()}) >= 300, 60, "all")
         finally:
             stop(second)
         received = [d["headers"]["Webhook-Id"] for d in subscriber.delivered()]
-    assert moved_after < 30  # the lease is 60 s: only the heartbeat can explain an earlier takeover
     first_seen = list(dict.fromkeys(received))
     assert first_seen == order
     assert len(received) - len(first_seen) <= DeliverySettings.group

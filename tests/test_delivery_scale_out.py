@@ -165,6 +165,40 @@ def test_a_worker_that_stops_leaves_the_roll(store):
         assert connection.execute(sa.select(workers.c.name)).scalars().all() == []
 
 
+# --- the subscription cap and the receiver --------------------------------------------------------
+
+
+def test_concurrent_subscribes_never_pass_the_cap(store):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from connector.webhooks.subscriptions import TooManySubscriptions
+
+    store.max_per_owner = 2
+
+    def create(n: int) -> bool:
+        try:
+            store.create("demo", "t", "same-key", f"http://127.0.0.1:9/{n}", {})
+            return True
+        except TooManySubscriptions:
+            return False
+
+    with ThreadPoolExecutor(10) as pool:
+        assert sum(pool.map(create, range(20))) == 2
+    with store.engine.connect() as connection:
+        assert connection.execute(sa.select(sa.func.count()).select_from(subscriptions)).scalar() == 2
+
+
+def test_events_reaching_a_disabled_subscription_are_held_and_an_ended_one_takes_none(store):
+    held, ended = busy(store, 2, events_each=0)
+    store.disable(held, "disabled by its owner")
+    store.end(ended, "unsubscribed")
+    assert store.enqueue(held, [("a", {"n": 1})]) == 1
+    assert store.enqueue(ended, [("b", {"n": 2})]) == 0
+    with store.engine.connect() as connection:
+        rows = connection.execute(sa.select(events.c.subscription_id, events.c.status)).all()
+    assert [tuple(row) for row in rows] == [(held, "failed")]
+
+
 # --- retention ---------------------------------------------------------------------------------------
 
 
@@ -172,16 +206,23 @@ def test_old_events_are_pruned_by_status_and_age(store):
     (subscription_id,) = busy(store, 1, events_each=0)
     now = time.time()
     ages = {"delivered": [8, 6], "cancelled": [8], "failed": [31, 20], "pending": [90]}
+    # received 10 days ago, delivered today (after a re-enable): kept, its age is its delivery's
     rows = [
         {"subscription_id": subscription_id, "event_key": f"{status}{age}", "webhook_id": f"msg_{status}{age}",
          "payload": b"{}", "status": status, "attempts": 1, "next_attempt_at": now + DAY,
-         "created_at": now - age * DAY}
+         "created_at": now - age * DAY, "delivered_at": None}
         for status, days in ages.items() for age in days
     ]  # fmt: skip
+    rows.append({**rows[0], "event_key": "late", "webhook_id": "msg_late", "created_at": now - 10 * DAY,
+                 "delivered_at": now})  # fmt: skip
+    (disabled,) = busy(store, 1, events_each=0)
+    store.disable(disabled, "disabled by its owner")
+    rows.append({**rows[0], "subscription_id": disabled, "event_key": "held", "webhook_id": "msg_held",
+                 "status": "failed", "created_at": now - 90 * DAY})  # fmt: skip
     with store.engine.begin() as connection:
         connection.execute(events.insert(), rows)
     solo = worker(store, prune_batch=1)  # one row per transaction: the batches really loop
     assert solo.prune() == 3
     with store.engine.connect() as connection:
         left = sorted(connection.execute(sa.select(events.c.event_key)).scalars())
-    assert left == ["delivered6", "failed20", "pending90"]
+    assert left == ["delivered6", "failed20", "held", "late", "pending90"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 import http.server
+import ipaddress
 import socket
 import ssl
 import threading
@@ -455,3 +456,9 @@ def test_https_pinned_with_sni_and_certificate_for_the_hostname(tmp_path, cert_n
             with pytest.raises(requests.exceptions.SSLError, match=r"hook\.example\.com"):
                 session.post(url, data=b"{}")
         assert sni == ["hook.example.com"]
+
+
+def test_google_clouds_ipv6_metadata_address_is_refused_even_with_private_callbacks():
+    from connector.webhooks.ssrf import address_refusal
+
+    assert address_refusal(ipaddress.ip_address("fd20:ce::254"), allow_private=True) == "a cloud metadata address"

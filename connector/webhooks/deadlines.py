@@ -56,6 +56,13 @@ class Exchange:
             if self.sock is not None:
                 _shut(self.sock)
 
+    def detach(self) -> bool:
+        """The exchange is over and its connection goes back to the pool: from now on the watchdog
+        must not touch that socket, which another exchange may take. True if it ended in time."""
+        with self._lock:
+            self.sock, self.done = None, True
+            return not self.expired
+
     def finish(self) -> bool:
         """End the exchange: the watchdog will not cut it now. True if it ended before its deadline."""
         with self._lock:
@@ -128,6 +135,10 @@ class _ReportsSocket:
         _attach(sock)
         return sock
 
+    def connect(self) -> None:
+        super().connect()  # type: ignore[misc]
+        _attach(self.sock)  # type: ignore[attr-defined]  # the TLS socket replaces the raw one
+
     def request(self, *args: Any, **kwargs: Any) -> Any:
         _attach(self.sock)  # type: ignore[attr-defined]  # a connection reused from the pool
         return super().request(*args, **kwargs)  # type: ignore[misc]
@@ -141,11 +152,22 @@ class DeadlineHTTPSConnection(_ReportsSocket, HTTPSConnection):
     pass
 
 
-class DeadlineHTTPConnectionPool(HTTPConnectionPool):
+class _DetachesOnReturn:
+    """Mixin for urllib3 pools: a connection coming back (its answer read to the end) leaves the
+    current exchange first; one whose exchange was already cut is closed instead of pooled."""
+
+    def _put_conn(self, conn: Any) -> None:
+        exchange = getattr(_current, "exchange", None)
+        if conn is not None and exchange is not None and not exchange.detach():
+            conn.close()
+        super()._put_conn(conn)  # type: ignore[misc]
+
+
+class DeadlineHTTPConnectionPool(_DetachesOnReturn, HTTPConnectionPool):
     ConnectionCls = DeadlineHTTPConnection
 
 
-class DeadlineHTTPSConnectionPool(HTTPSConnectionPool):
+class DeadlineHTTPSConnectionPool(_DetachesOnReturn, HTTPSConnectionPool):
     ConnectionCls = DeadlineHTTPSConnection
 
 

@@ -331,12 +331,16 @@ class Worker:
     def _deliver_batch(
         self, connection: sa.Connection, lease: Lease, recorder: _Recorder, url: str, signer: Webhook
     ) -> int:
-        delivered = 0
+        delivered, started = 0, time.monotonic()
         batch = outbox.pending_batch(connection, lease.subscription_id, self.settings.batch)
         connection.commit()
         for event in batch:
             if event.next_attempt_at > time.time():
                 break  # this one waits for its retry; those behind it wait too
+            if delivered and time.monotonic() - started >= self.settings.timeout:
+                # One attempt deadline per turn: a subscriber that answers slowly but in time
+                # gives its thread back as often as one that fails (least recently served first).
+                break
             if recorder.must_renew() and not recorder.flush():
                 break  # unsubscribed, or lease lost: another worker has it
             attempt = self._send(url, signer, event.webhook_id, event.payload)
@@ -415,16 +419,17 @@ class Worker:
 
     def prune(self, rounds: int = 10) -> int:
         """Delete delivered and cancelled events older than ``retention``, failed ones older than
-        ``failed_retention``, ``prune_batch`` rows per transaction (short locks), at most
-        ``rounds`` batches of each per call; the next upkeep round goes on. Returns how many."""
+        ``failed_retention`` (but never those a disabled subscription holds for its owner to send),
+        ``prune_batch`` rows per transaction (short locks), at most ``rounds`` batches of each per
+        call; the next upkeep round goes on. Returns how many."""
         now, removed = time.time(), 0
-        for statuses, age in (
-            ((DELIVERED, CANCELLED), self.settings.retention),
-            ((FAILED,), self.settings.failed_retention),
+        for statuses, age, keep_of in (
+            ((DELIVERED, CANCELLED), self.settings.retention, None),
+            ((FAILED,), self.settings.failed_retention, leases.disabled_ids()),
         ):
             for _ in range(rounds):
                 with self.engine.begin() as connection:
-                    count = outbox.prune(connection, statuses, now - age, self.settings.prune_batch)
+                    count = outbox.prune(connection, statuses, now - age, self.settings.prune_batch, keep_of)
                 removed += count
                 if count < self.settings.prune_batch:
                     break

@@ -26,7 +26,9 @@ PENDING, DELIVERED, FAILED, CANCELLED = "pending", "delivered", "failed", "cance
 # cancelled meanwhile is still marked delivered: the subscriber did get it.
 _RECORD_DELIVERED = (
     events.update()
-    .where(events.c.id == sa.bindparam("event_id"), sa.or_(events.c.status == PENDING, events.c.status == CANCELLED))
+    # A delivery is recorded whatever happened to the event meanwhile (ended: cancelled; disabled:
+    # held as failed): it was delivered, and must not be sent again on re-enabling.
+    .where(events.c.id == sa.bindparam("event_id"), sa.or_(*(events.c.status == s for s in (PENDING, CANCELLED, FAILED))))
     .values(status=DELIVERED, attempts=sa.bindparam("n"), last_status=sa.bindparam("code"),
             last_error=None, delivered_at=sa.bindparam("at"))
 )  # fmt: skip
@@ -39,7 +41,8 @@ def new_webhook_id() -> str:
 def insert_ignoring_duplicates(dialect: str) -> Any:
     """The insert :func:`enqueue` runs: an event key seen before for the subscription is skipped."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(events).on_conflict_do_nothing(index_elements=["subscription_id", "event_key"])
+    # RETURNING tells what was inserted: psycopg reports no row count for INSERT ... ON CONFLICT.
+    return insert(events).on_conflict_do_nothing(index_elements=["subscription_id", "event_key"]).returning(events.c.id)
 
 
 def enqueue(
@@ -66,7 +69,7 @@ def enqueue(
             "next_attempt_at": now,
             "created_at": now,
         }
-        inserted += connection.execute(insert.values(**row)).rowcount
+        inserted += len(connection.execute(insert.values(**row)).all())
     return inserted
 
 
@@ -156,10 +159,13 @@ def record_failure(connection: sa.Connection, event_id: int, values: dict[str, A
     )
 
 
-def prune(connection: sa.Connection, statuses: tuple[str, ...], created_before: float, batch: int) -> int:
-    """Delete up to ``batch`` events of ``statuses`` created before ``created_before`` (the oldest
-    first, through ``ix_events_age``); returns how many."""
-    oldest = (
-        sa.select(events.c.id).where(events.c.status.in_(statuses), events.c.created_at < created_before).limit(batch)
-    )
-    return connection.execute(events.delete().where(events.c.id.in_(oldest.scalar_subquery()))).rowcount
+def prune(connection: sa.Connection, statuses: tuple[str, ...], before: float, batch: int, keep_of: Any = None) -> int:
+    """Delete up to ``batch`` events of ``statuses`` last touched (delivered, else received) before
+    ``before``, except those of the subscriptions ``keep_of`` selects; returns how many. The
+    conditions are repeated outside the subquery: on PostgreSQL a row changed meanwhile (a failed
+    event queued again) is re-checked against them before it is deleted."""
+    conditions = [events.c.status.in_(statuses), sa.func.coalesce(events.c.delivered_at, events.c.created_at) < before]
+    if keep_of is not None:
+        conditions.append(events.c.subscription_id.not_in(keep_of))
+    oldest = sa.select(events.c.id).where(*conditions).limit(batch)
+    return connection.execute(events.delete().where(events.c.id.in_(oldest.scalar_subquery()), *conditions)).rowcount

@@ -57,6 +57,7 @@ METADATA_ADDRESSES = frozenset(
         "169.254.169.254",  # AWS, GCP, Azure, OpenStack, Oracle, DigitalOcean...
         "169.254.170.2",  # AWS ECS task metadata
         "fd00:ec2::254",  # AWS IMDS over IPv6
+        "fd20:ce::254",  # Google Cloud metadata over IPv6
         "100.100.100.200",  # Alibaba Cloud
         "168.63.129.16",  # Azure WireServer: a public address, reachable only from inside Azure
         "192.0.0.192",  # Oracle Cloud (legacy)

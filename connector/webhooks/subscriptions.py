@@ -29,6 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 import orjson
 import sqlalchemy as sa
 
+from connector.accesslog import mask_path
 from connector.tables import subscriptions
 from connector.vault import Vault, credential_digest
 from connector.webhooks import heartbeats, outbox
@@ -52,9 +53,11 @@ def new_secret() -> str:
 
 
 def display_url(url: str) -> str:
-    """Scheme, host and path of a callback URL: what a listing may show (no query, no fragment)."""
+    """What a listing may show of a callback URL: scheme, host and path, with no query, fragment or
+    user name, and path segments that look like secrets (Zapier's, Make's, Slack's hooks carry
+    theirs in the path) cut to a prefix."""
     parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
+    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], mask_path(parts.path), "", ""))
 
 
 class TooManySubscriptions(Exception):
@@ -145,13 +148,18 @@ class SubscriptionStore:
             "lease_until": 0.0,
         }
         with self.engine.begin() as connection:
+            if self.max_per_owner > 0 and connection.dialect.name == "postgresql":
+                # Concurrent subscribes of one owner count one after another (read committed
+                # would let each miss the others' new rows).
+                connection.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(owner, 0))))
+            # Inserted first: on SQLite the write lock is then held while counting.
+            connection.execute(subscriptions.insert().values(**row))
             if self.max_per_owner > 0:
                 held = connection.execute(
                     sa.select(sa.func.count()).where(subscriptions.c.owner == owner, subscriptions.c.status != ENDED)
                 ).scalar_one()
-                if held >= self.max_per_owner:
-                    raise TooManySubscriptions(self.max_per_owner)
-            connection.execute(subscriptions.insert().values(**row))
+                if held > self.max_per_owner:
+                    raise TooManySubscriptions(self.max_per_owner)  # rolls the insert back
         subscription = Subscription(subscription_id, catalog, trigger, row["callback_display"], params, ACTIVE, False)
         return Created(subscription, secret, token)
 
@@ -212,7 +220,7 @@ class SubscriptionStore:
             changed = connection.execute(
                 subscriptions.update()
                 .where(subscriptions.c.id == subscription_id, subscriptions.c.status == ACTIVE)
-                .values(status=DISABLED, disabled_reason=reason, lease_owner=None, lease_until=0.0)
+                .values(status=DISABLED, disabled_reason=reason)  # a chain holding it stops at its next write
             ).rowcount
             if changed:
                 outbox.hold_pending(connection, subscription_id, reason)
@@ -308,13 +316,24 @@ class SubscriptionStore:
 
     # --- its events (written by connector.webhooks.outbox) ------------------------------------------
 
-    def enqueue(self, subscription_id: str, items: list[tuple[str, dict[str, Any]]], held: str | None = None) -> int:
+    def enqueue(self, subscription_id: str, items: list[tuple[str, dict[str, Any]]]) -> int:
         """Put the subscription's events in the outbox in one transaction; an event key seen before is
-        skipped. ``held``: the reason they are not to be sent now (a disabled subscription): they are
-        kept as failed, for :meth:`enable` to send. Returns how many were new."""
+        skipped. The subscription's status is read in that transaction, its row locked first (so an
+        enable, disable or end that runs meanwhile comes before or after, never between): a disabled
+        subscription's events are kept as failed, for :meth:`enable` to send; an ended one takes
+        none. Returns how many were new."""
         if not items:
             return 0
         with self.engine.begin() as connection:
+            row = subscriptions.c.id == subscription_id
+            if connection.dialect.name == "postgresql":
+                status = connection.execute(sa.select(subscriptions.c.status).where(row).with_for_update()).scalar()
+            else:  # a write first: SQLite's write lock is taken before the status is read
+                connection.execute(subscriptions.update().where(row).values(status=subscriptions.c.status))
+                status = connection.execute(sa.select(subscriptions.c.status).where(row)).scalar()
+            if status is None or status == ENDED:
+                return 0
+            held = "subscription disabled" if status == DISABLED else None
             return outbox.enqueue(connection, self._insert_event, subscription_id, items, held)
 
     def deliveries(self, subscription_id: str, limit: int = 100) -> list[dict[str, Any]]:
@@ -333,6 +352,11 @@ class Lease:
     subscription_id: str
     token: str
     failing: bool = False
+
+
+def disabled_ids() -> Any:
+    """The disabled subscriptions (their failed events are held for their owners, never pruned)."""
+    return sa.select(subscriptions.c.id).where(subscriptions.c.status == DISABLED)
 
 
 def due(now: float) -> Any:

@@ -4,7 +4,6 @@ Standard Webhooks signature; and polling through the service's HTTP contract."""
 
 from __future__ import annotations
 
-import socket
 import threading
 from urllib.parse import parse_qs, urlsplit
 
@@ -19,15 +18,10 @@ from werkzeug.serving import make_server
 
 from actions.egoi.sandbox.webhooks import wait_idle
 from connector.app import create_app, create_worker
+from connector.testing.network import free_port
 from connector.wiring import runtime_of
 
 KEY = {"Apikey": "e2e-key"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

@@ -16,7 +16,9 @@ import requests
 from cryptography.fernet import Fernet
 from standardwebhooks import Webhook
 from subscriber import running_subscriber
-from test_sandbox_command import KEY, ROOT, clean_environment, free_port, sandbox_command, stop
+from test_sandbox_command import KEY, ROOT, clean_environment, sandbox_command, stop
+
+from connector.testing.network import free_port
 
 SECRET_KEY = Fernet.generate_key().decode()
 

@@ -17,13 +17,8 @@ import pytest
 
 from connector import sandbox as sandboxes
 from connector.app import create_app
+from connector.testing.network import free_port
 from tests.conftest import TEST_SETTINGS
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +28,7 @@ def redis_url(tmp_path_factory):
         if os.environ.get("CI"):
             pytest.fail("redis-server is missing: .ci/run must install it")
         pytest.skip("redis-server not installed")
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [
             binary,

@@ -6,7 +6,6 @@ signed to the subscriber."""
 
 from __future__ import annotations
 
-import socket
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -20,20 +19,15 @@ from werkzeug.serving import make_server
 
 from actions.egoi.sandbox.webhooks import dispatcher, wait_idle
 from connector.app import create_app
+from connector.testing.network import free_port
 from connector.wiring import runtime_of
 
 KEY = {"Apikey": "capability-key"}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def service(tmp_path) -> Iterator[tuple[str, Any]]:
-    port = _free_port()
+    port = free_port()
     app = create_app(
         {
             **TEST_SETTINGS,

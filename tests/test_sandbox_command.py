@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,15 +15,10 @@ from typing import IO, Any
 import requests
 
 from connector.registry import discover
+from connector.testing.network import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = {"Apikey": "shared-sandbox-key"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def clean_environment(**extra: str) -> dict[str, str]:

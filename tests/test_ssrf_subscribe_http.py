@@ -4,7 +4,6 @@ are accepted then, and refused in the strict (default) mode."""
 
 from __future__ import annotations
 
-import socket
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -17,6 +16,7 @@ from cryptography.fernet import Fernet
 from werkzeug.serving import make_server
 
 from connector.app import create_app
+from connector.testing.network import free_port
 from connector.wiring import runtime_of
 
 KEY = {"X-Demo-Key": "demo-key"}
@@ -40,14 +40,8 @@ OTHER_FORMS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _serve(tmp_path_factory: pytest.TempPathFactory, allow_private: bool) -> Iterator[tuple[str, Any]]:
-    port = _free_port()
+    port = free_port()
     database = tmp_path_factory.mktemp("ssrf") / "db.sqlite"
     config = {
         **TEST_SETTINGS,

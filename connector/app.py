@@ -17,7 +17,6 @@ from typing import Any
 import requests
 from flask import Flask, Response, current_app, request
 
-from connector import sandbox as sandboxes
 from connector.config import Settings
 from connector.database import open_database
 from connector.declarations import Catalog, validate_catalogs
@@ -61,6 +60,8 @@ def _services(catalog: Catalog, settings: Settings, config: UpstreamSettings) ->
 def _start_sandboxes(catalogs: list[Catalog], settings: Settings) -> tuple[Settings, dict[str, Any]]:
     """In sandbox mode, run each catalog's emulator and point its services at it; returns the
     settings that do, and the running emulators by catalog."""
+    from connector import sandbox as sandboxes  # werkzeug's server: imported only in sandbox mode
+
     overrides: dict[str, Any] = {}
     running = []
     for catalog in catalogs:

@@ -65,24 +65,34 @@ def test_two_live_workers_share_the_busy_subscriptions(store):
     assert not {lease.subscription_id for lease in mine} & {lease.subscription_id for lease in theirs}
 
 
-def test_a_chain_gives_its_lease_back_after_one_batch(store):
+def test_a_chain_gives_its_lease_back_after_its_turn(store):
     log: list[str] = []
     (subscription_id,) = busy(store, 1, events_each=5)
-    solo = worker(store, log, batch=2)
+    solo = worker(store, log, batch=2, timeout=1e-6)  # a turn: min(1 s, the attempt deadline)
     with solo.alive():
         (lease,) = solo.claim(10)
-        assert solo.deliver_subscription(lease) == 2
+        assert solo.deliver_subscription(lease) == 1  # the turn ended after one send
         with store.engine.connect() as connection:
             row = connection.execute(sa.select(subscriptions).where(subscriptions.c.id == subscription_id)).one()
         assert row.lease_owner is None and row.lease_worker is None  # free for the next claim, anyone's
-        assert solo.drain() == 3
+        assert solo.drain() == 4
+    assert len(log) == 5
+
+
+def test_a_turn_goes_on_from_batch_to_batch(store):
+    log: list[str] = []
+    busy(store, 1, events_each=5)
+    solo = worker(store, log, batch=2)
+    with solo.alive():
+        (lease,) = solo.claim(10)
+        assert solo.deliver_subscription(lease) == 5  # three batches in one turn (1 s)
     assert len(log) == 5
 
 
 def test_subscriptions_take_turns(store):
     """The least recently served subscription is claimed first, so none waits behind busier ones."""
     ids = busy(store, 3, events_each=4)
-    solo = worker(store, batch=1)
+    solo = worker(store, batch=1, timeout=1e-6)
     order = []
     with solo.alive():
         for _ in range(6):

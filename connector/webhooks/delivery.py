@@ -73,6 +73,12 @@ class DeliverySettings:
     failed_retention: float = 30 * DAY  # failed ones longer: people retry them
     prune_batch: int = 1000  # events deleted per statement (short locks)
 
+    @property
+    def turn(self) -> float:
+        """Seconds a chain keeps its thread and lease before the next subscription's turn: long
+        enough that taking turns costs little, never longer than one attempt deadline."""
+        return min(1.0, self.timeout)
+
     def __post_init__(self) -> None:
         if self.lease <= 2 * self.timeout:
             raise ValueError(
@@ -306,10 +312,11 @@ class Worker:
     # --- delivering --------------------------------------------------------------------------------
 
     def deliver_subscription(self, lease: Lease) -> int:
-        """Send up to one batch of the leased subscription's due events, in order, then give the
-        lease back (so other subscriptions and other workers get their turn); returns how many were
-        delivered."""
+        """Send the leased subscription's due events, in order, for one turn, then give the lease
+        back (so other subscriptions and other workers get theirs); returns how many were delivered.
+        A turn ends when nothing more is due, at the first failure, or after ``turn`` seconds."""
         subscription_id = lease.subscription_id
+        delivered = 0
         try:
             # One connection for the whole chain, and successes written in groups: database round
             # trips, not HTTP, bound a worker (bench/delivery.py measured 3-4x from these two).
@@ -317,41 +324,48 @@ class Worker:
                 target = self.store.delivery_target(connection, subscription_id)
                 if target is None:
                     return 0
-                recorder = _Recorder(connection, lease, self.settings)
+                recorder, signer = _Recorder(connection, lease, self.settings), Webhook(target[1])
+                ends = time.monotonic() + self.settings.turn
                 try:
-                    return self._deliver_batch(connection, lease, recorder, target[0], Webhook(target[1]))
+                    more = True
+                    while more:
+                        sent, more = self._deliver_batch(connection, lease, recorder, target[0], signer, ends)
+                        delivered, more = delivered + sent, more and time.monotonic() < ends
                 finally:
                     recorder.flush()  # what was delivered is written, unless the lease was lost
+                return delivered
         except Exception:
             log.exception("delivery to subscription %s… stopped by an unexpected error", subscription_id[:4])
-            return 0
+            return delivered
         finally:
             self._release(lease)
 
     def _deliver_batch(
-        self, connection: sa.Connection, lease: Lease, recorder: _Recorder, url: str, signer: Webhook
-    ) -> int:
-        delivered, started = 0, time.monotonic()
+        self, connection: sa.Connection, lease: Lease, recorder: _Recorder, url: str, signer: Webhook, ends: float
+    ) -> tuple[int, bool]:
+        """Send one batch; returns (delivered, whether the next batch may follow in this turn)."""
+        delivered = 0
         batch = outbox.pending_batch(connection, lease.subscription_id, self.settings.batch)
         connection.commit()
         for event in batch:
             if event.next_attempt_at > time.time():
-                break  # this one waits for its retry; those behind it wait too
-            if delivered and time.monotonic() - started >= self.settings.timeout:
-                # One attempt deadline per turn: a subscriber that answers slowly but in time
-                # gives its thread back as often as one that fails (least recently served first).
-                break
+                return delivered, False  # this one waits for its retry; those behind it wait too
+            if delivered and time.monotonic() >= ends:
+                # The turn is over: a subscriber that answers slowly but in time gives its thread
+                # back as often as one that fails (the least recently served goes next).
+                return delivered, False
             if recorder.must_renew() and not recorder.flush():
-                break  # unsubscribed, or lease lost: another worker has it
+                return delivered, False  # unsubscribed, or lease lost: another worker has it
             attempt = self._send(url, signer, event.webhook_id, event.payload)
             if attempt.delivered:
                 delivered += 1
                 if not recorder.delivered(event, attempt.status):
-                    break  # the subscription ended meanwhile
+                    return delivered, False  # the subscription ended meanwhile
                 continue
             if not recorder.flush() or self._record_failure(connection, lease, event, attempt) != FAILED:
-                break  # retry scheduled, or the subscription ended
-        return delivered
+                return delivered, False  # retry scheduled, or the subscription ended
+        # Written before the next batch is read, or it would read these events again as pending.
+        return delivered, len(batch) == self.settings.batch and recorder.flush()
 
     def _send(self, url: str, signer: Webhook, webhook_id: str, payload: bytes) -> Attempt:
         timestamp = datetime.now(tz=UTC)

@@ -45,10 +45,10 @@ from connector.testing.contract import microsoft_validator, schema_errors
 from connector.testing.jsonc import strip_json_comments
 
 PUBLIC_URL = "http://localhost:8000"  # what is committed under openapi/
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 OPENAPI_DIR = ROOT / "openapi"
 # Microsoft's connector schemas (paconn) and the certified E-goi connector (microsoft/PowerPlatformConnectors)
-REFERENCE = Path(__file__).parent / "reference" / "powerautomate"
+REFERENCE = Path(__file__).resolve().parents[1] / "reference" / "powerautomate"
 MS_SCHEMAS = REFERENCE / "schemas"
 CERTIFIED = REFERENCE / "egoi-certified"
 

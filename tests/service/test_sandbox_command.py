@@ -17,7 +17,7 @@ import requests
 from connector.registry import discover
 from connector.testing.network import free_port
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 KEY = {"Apikey": "shared-sandbox-key"}
 
 

@@ -15,7 +15,7 @@ import requests
 from connector.testing.network import free_port
 from connector.wiring import runtime_of
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

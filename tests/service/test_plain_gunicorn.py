@@ -15,10 +15,10 @@ import pytest
 import requests
 from cryptography.fernet import Fernet
 from standardwebhooks import Webhook
-from subscriber import running_subscriber
 from test_sandbox_command import KEY, ROOT, clean_environment, sandbox_command, stop
 
 from connector.testing.network import free_port
+from connector.testing.subscriber import running_subscriber
 
 SECRET_KEY = Fernet.generate_key().decode()
 

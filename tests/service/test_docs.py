@@ -12,7 +12,7 @@ from connector.cli import main
 from connector.config import PREFIX, SETTINGS
 from connector.registry import GROUP, discover
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 ROWS = dict(re.findall(r"^\| `(CONNECTOR_[A-Z0-9_]+)` \| (.*?) \|", README, flags=re.M))
 
 
@@ -64,5 +64,5 @@ def test_quick_start_is_two_commands():
 def test_ci_runs_the_readme_test_command():
     block = README.split("## Quick start", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
     test_command = next(line for line in block.splitlines() if "pytest" in line).strip()
-    ci = (Path(__file__).resolve().parent.parent / ".ci" / "run").read_text()
+    ci = (Path(__file__).resolve().parents[2] / ".ci" / "run").read_text()
     assert test_command in ci

@@ -27,7 +27,7 @@ from tests.conftest import TEST_SETTINGS
 NAME = "acme"
 DEFAULT_URL = "https://api.acme.test/v1"
 HEADER = "X-Acme-Key"
-FRAMEWORK = Path(__file__).resolve().parents[1] / "connector"
+FRAMEWORK = Path(__file__).resolve().parents[2] / "connector"
 
 
 class GreetInput(InputSchema):

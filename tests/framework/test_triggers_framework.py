@@ -3,7 +3,6 @@ polling with the state in the URL, subscriptions, the receiver, signed durable d
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -17,22 +16,17 @@ import requests
 from conftest import TEST_SETTINGS
 from cryptography.fernet import Fernet
 from standardwebhooks import Webhook
-from subscriber import running_subscriber
 from werkzeug.serving import make_server
 
 from connector.app import create_app, create_worker
 from connector.tables import subscriptions as subscriptions_table
+from connector.testing.network import free_port
+from connector.testing.subscriber import running_subscriber
 from connector.webhooks.delivery import Worker
 from connector.wiring import runtime_of
 
 KEY = {"X-Demo-Key": "demo-key"}
 SECRET_KEY = Fernet.generate_key().decode()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

@@ -13,12 +13,12 @@ import requests
 from conftest import TEST_SETTINGS
 from cryptography.fernet import Fernet
 from standardwebhooks import Webhook
-from subscriber import running_subscriber
 from werkzeug.serving import make_server
 
 from actions.egoi.sandbox.webhooks import wait_idle
 from connector.app import create_app, create_worker
 from connector.testing.network import free_port
+from connector.testing.subscriber import running_subscriber
 from connector.wiring import runtime_of
 
 KEY = {"Apikey": "e2e-key"}

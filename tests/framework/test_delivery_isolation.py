@@ -13,12 +13,12 @@ import orjson
 import pytest
 import requests
 import sqlalchemy as sa
-from subscriber import running_dribbler, running_subscriber
 from test_triggers_framework import KEY, start_live, wait_for
 
 from connector.app import create_app, create_worker
 from connector.tables import events as events_table
 from connector.tables import subscriptions as subscriptions_table
+from connector.testing.subscriber import running_dribbler, running_subscriber
 from connector.webhooks.deadlines import enforce_deadlines
 from connector.webhooks.delivery import DeliverySettings, http_sender
 from connector.webhooks.ssrf import delivery_session

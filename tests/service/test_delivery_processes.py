@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,22 +14,17 @@ from pathlib import Path
 import orjson
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
-from subscriber import running_subscriber
 
 from connector.database import create_engine, migrate
 from connector.tables import events
+from connector.testing.network import free_port
+from connector.testing.subscriber import running_subscriber
 from connector.vault import Vault
 from connector.webhooks.delivery import DeliverySettings
 from connector.webhooks.subscriptions import SubscriptionStore
 
 SECRET_KEY = Fernet.generate_key().decode()
 CONNECTOR = str(Path(sys.executable).with_name("connector"))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def environment(database_url: str, tmp_path: Path, **extra: str) -> dict[str, str]:

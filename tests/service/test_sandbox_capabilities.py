@@ -14,12 +14,12 @@ import pytest
 import requests
 from conftest import TEST_SETTINGS
 from cryptography.fernet import Fernet
-from subscriber import running_subscriber
 from werkzeug.serving import make_server
 
 from actions.egoi.sandbox.webhooks import dispatcher, wait_idle
 from connector.app import create_app
 from connector.testing.network import free_port
+from connector.testing.subscriber import running_subscriber
 from connector.wiring import runtime_of
 
 KEY = {"Apikey": "capability-key"}

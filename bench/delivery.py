@@ -26,7 +26,7 @@ wrk (when installed) and printed, to show it is not the bottleneck.
 
 Then it profiles one in-process drain (cProfile per delivery thread, CPU time, merged; top 15
 cumulative of our modules) and counts the statements PostgreSQL receives per delivered event. (The
-prototypes of a faster worker it first measured are now in ``connector/delivery.py``: see
+prototypes of a faster worker it first measured are now in ``connector/webhooks/delivery.py``: see
 bench/README.md.)
 
 This prints figures; it asserts nothing about time.

@@ -10,7 +10,7 @@ schema of one item it emits. Each kind adds the few methods only the vendor can 
 - :class:`WebhookTrigger` — ``subscribe`` registers the framework's receiver URL upstream and returns
   what ``unsubscribe`` needs later; ``split`` turns one upstream callback body into events, each with
   a key that is the same when the upstream sends the same event twice. The framework stores, signs
-  and delivers them (see ``connector.delivery``).
+  and delivers them (see ``connector.webhooks.delivery``).
 """
 
 from __future__ import annotations

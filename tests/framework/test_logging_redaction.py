@@ -74,7 +74,7 @@ def test_logic_apps_url_in_any_library_warning(root_log):
     try:
         raise ValueError(f"cannot post to https://x.logic.azure.com{CALLBACK}")
     except ValueError:
-        logging.getLogger("connector.delivery").exception("delivery failed")
+        logging.getLogger("connector.webhooks.delivery").exception("delivery failed")
     logged = root_log.getvalue()
     assert "SECRET" not in logged
     assert "https://x.logic.azure.com/workflows/1/triggers/manual/paths/invoke?***" in logged

@@ -82,6 +82,26 @@ def egoi_sandbox(egoi_catalog):
     running.stop()
 
 
+@pytest.fixture(scope="session")
+def ongage_catalog():
+    return discover("ongage")[0]
+
+
+@pytest.fixture
+def ongage_sandbox(ongage_catalog):
+    """A fresh Ongage emulator on loopback for each test."""
+    running = sandboxes.start(ongage_catalog)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def ongage_client(ongage_catalog, ongage_sandbox):
+    """The service (Ongage only) calling the emulator over real HTTP, through Flask's test client."""
+    urls = sandboxes.service_urls(ongage_catalog, ongage_sandbox)
+    return create_app({**TEST_SETTINGS, "CATALOGS": "ongage", **urls}).test_client()
+
+
 @pytest.fixture
 def app(egoi_catalog, egoi_sandbox):
     """The service with E-goi pointed at the sandbox, over real HTTP."""

@@ -15,9 +15,7 @@ from conftest import TEST_SETTINGS
 
 from actions.ongage.events import EXAMPLE_EVENT
 from actions.ongage.sandbox import DEFAULT_LIST, OTHER_LIST
-from connector import sandbox as sandboxes
 from connector.app import create_app
-from connector.registry import discover
 
 ONGAGE = "https://ongage.test"
 CREDENTIALS = {"X-Ongage-Credentials": "acme:ana:s3cret"}
@@ -72,22 +70,9 @@ def test_the_specs_do_not_require_a_list(mocked):
 # End to end: the service calling the sandbox over real HTTP, both path forms.
 
 
-@pytest.fixture(scope="module")
-def ongage_catalog():
-    return discover("ongage")[0]
-
-
 @pytest.fixture
-def ongage_sandbox(ongage_catalog):
-    running = sandboxes.start(ongage_catalog)
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def live(ongage_catalog, ongage_sandbox):
-    urls = sandboxes.service_urls(ongage_catalog, ongage_sandbox)
-    return create_app({**TEST_SETTINGS, "CATALOGS": "ongage", **urls}).test_client()
+def live(ongage_client):
+    return ongage_client  # tests/conftest.py
 
 
 def act(client, key, body):

@@ -28,9 +28,7 @@ import responses
 from conftest import TEST_SETTINGS
 
 from actions.ongage.sandbox import DEFAULT_LIST, OTHER_LIST
-from connector import sandbox as sandboxes
 from connector.app import create_app
-from connector.registry import discover
 
 ONGAGE = "https://ongage.test"
 CREDENTIALS = {"X-Ongage-Credentials": "acme:ana:s3cret"}
@@ -165,22 +163,9 @@ def test_each_example_with_the_pages_list_in_the_url(mocked, example):
     assert json.loads(call.request.body) == body  # the list travels in the path, not the body
 
 
-@pytest.fixture(scope="module")
-def ongage_catalog():
-    return discover("ongage")[0]
-
-
 @pytest.fixture
-def ongage_sandbox(ongage_catalog):
-    running = sandboxes.start(ongage_catalog)
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def live(ongage_catalog, ongage_sandbox):
-    urls = sandboxes.service_urls(ongage_catalog, ongage_sandbox)
-    return create_app({**TEST_SETTINGS, "CATALOGS": "ongage", **urls}).test_client()
+def live(ongage_client):
+    return ongage_client  # tests/conftest.py
 
 
 @EXAMPLES

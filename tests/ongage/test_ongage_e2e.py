@@ -12,30 +12,15 @@ from conftest import TEST_SETTINGS
 
 from actions.ongage.events import EXAMPLE_EVENT
 from actions.ongage.sandbox import SANDBOX_INVALID_PASSWORD
-from connector import sandbox as sandboxes
 from connector.app import create_app
-from connector.registry import discover
 from connector.wiring import runtime_of
 
 CREDENTIALS = {"X-Ongage-Credentials": "acme:ana:s3cret"}
 
 
-@pytest.fixture(scope="module")
-def ongage_catalog():
-    return discover("ongage")[0]
-
-
 @pytest.fixture
-def ongage_sandbox(ongage_catalog):
-    running = sandboxes.start(ongage_catalog)
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def client(ongage_catalog, ongage_sandbox):
-    urls = sandboxes.service_urls(ongage_catalog, ongage_sandbox)
-    return create_app({**TEST_SETTINGS, "CATALOGS": "ongage", **urls}).test_client()
+def client(ongage_client):
+    return ongage_client  # tests/conftest.py
 
 
 def act(client, key, body, headers=CREDENTIALS):

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +33,42 @@ class Served:
         return self.stdout.read_text(errors="replace") + self.stderr.read_text(errors="replace")
 
 
+def stop(process: subprocess.Popen) -> None:
+    """SIGTERM to the process group, SIGKILL after 15 s."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@contextmanager
+def running_server(
+    argv: list[str], env: Mapping[str, str], ready_url: str, stdout: Path, stderr: Path | None = None
+) -> Iterator[subprocess.Popen]:
+    """``argv`` in its own process group, logging to files, yielded once ``ready_url`` answers 200
+    (or failing with its logs); stopped with SIGTERM at the end."""
+    with stdout.open("wb") as out, stderr.open("wb") if stderr else nullcontext(subprocess.STDOUT) as err:
+        process = subprocess.Popen(argv, cwd=ROOT, env=dict(env), stdout=out, stderr=err, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.get(ready_url, timeout=5).status_code == 200:
+                    break
+            except requests.RequestException:  # not listening yet, or busy starting
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                logs = stdout.read_text(errors="replace") + (stderr.read_text(errors="replace") if stderr else "")
+                raise RuntimeError(f"{argv[2:4]} did not start: {logs[-3000:]}")
+            time.sleep(0.1)
+        yield process
+    finally:
+        stop(process)
+
+
 @contextmanager
 def connector_serve(
     directory: Path, env: Mapping[str, str] | None = None, args: tuple[str, ...] = ()
@@ -45,36 +81,10 @@ def connector_serve(
     environ.pop("XDG_RUNTIME_DIR", None)
     environ.update({"HOME": str(directory), "CONNECTOR_DATA_DIR": str(data_dir), **(env or {})})
     stdout, stderr = directory / "stdout.log", directory / "stderr.log"
-    with stdout.open("wb") as out, stderr.open("wb") as err:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "connector.cli", "serve", "--sandbox", "--port", str(port), *args],
-            cwd=ROOT,
-            env=environ,
-            stdout=out,
-            stderr=err,
-            start_new_session=True,
-        )
     served = Served(f"http://127.0.0.1:{port}", port, data_dir, stdout, stderr)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(f"{served.url}/readyz", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("service did not start: " + served.logs()[-3000:])
-            time.sleep(0.1)
+    argv = [sys.executable, "-m", "connector.cli", "serve", "--sandbox", "--port", str(port), *args]
+    with running_server(argv, environ, f"{served.url}/readyz", stdout, stderr):
         yield served
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
 
 
 def exchange(port: int, data: bytes, timeout: float = 10) -> bytes:

@@ -14,8 +14,9 @@ import orjson
 import pytest
 import requests
 from cryptography.fernet import Fernet
+from serving import running_server, stop
 from standardwebhooks import Webhook
-from test_sandbox_command import KEY, ROOT, clean_environment, sandbox_command, stop
+from test_sandbox_command import KEY, ROOT, clean_environment, sandbox_command
 
 from connector.testing.network import free_port
 from connector.testing.subscriber import running_subscriber
@@ -43,30 +44,10 @@ def environment(directory: Path, port: int, **extra: str) -> dict[str, str]:
 def plain_gunicorn(directory: Path, args: list[str], env: dict[str, str], port: int) -> Iterator[tuple[str, int]]:
     """``python -m gunicorn 'connector.app:create_app()' ARGS``; yields its URL and its master's pid
     once it answers /healthz."""
-    log_path = directory / "gunicorn.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "connector.app:create_app()", "-b", f"127.0.0.1:{port}", *args],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-        )
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(f"{url}/healthz", timeout=5).status_code == 200:
-                    break
-            except requests.RequestException:  # not listening yet, or busy starting
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, log_path.read_text()
-            time.sleep(0.1)
+    argv = [sys.executable, "-m", "gunicorn", "connector.app:create_app()", "-b", f"127.0.0.1:{port}", *args]
+    with running_server(argv, env, f"{url}/healthz", directory / "gunicorn.log") as process:
         yield url, process.pid
-    finally:
-        stop(process)
 
 
 def wait_for(condition, timeout: float = 20.0) -> None:

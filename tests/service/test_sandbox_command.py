@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
 import requests
+from serving import running_server, stop
 
 from connector.registry import discover
 from connector.testing.network import free_port
@@ -24,16 +23,6 @@ KEY = {"Apikey": "shared-sandbox-key"}
 def clean_environment(**extra: str) -> dict[str, str]:
     """This environment without any CONNECTOR_* variable of the test run, plus ``extra``."""
     return {**{k: v for k, v in os.environ.items() if not k.startswith("CONNECTOR_")}, **extra}
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 @contextmanager
@@ -99,29 +88,10 @@ def serve_without_sandbox(directory: Path, settings: dict[str, str]) -> Iterator
     """``connector serve`` (no ``--sandbox``) configured by ``settings``; yields its URL once ready."""
     port = free_port()
     env = clean_environment(CONNECTOR_DATA_DIR=str(directory / "data"), HOME=str(directory), **settings)
-    with (directory / "serve.log").open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "connector.cli", "serve", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-        )
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(f"{url}/readyz", timeout=5).status_code == 200:
-                    break
-            except requests.RequestException:  # not listening yet, or busy starting
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, (directory / "serve.log").read_text()
-            time.sleep(0.1)
+    argv = [sys.executable, "-m", "connector.cli", "serve", "--port", str(port)]
+    with running_server(argv, env, f"{url}/readyz", directory / "serve.log"):
         yield url
-    finally:
-        stop(process)
 
 
 def test_two_services_share_one_emulator(tmp_path):

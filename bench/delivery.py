@@ -381,6 +381,37 @@ def run_drain(outbox: Outbox, subscriber: Subscriber, db: str, cls: Any = None, 
     return finish(outbox, subscriber, db, mode, elapsed, cpu)
 
 
+def start_connector_worker(database_url: str, secret_key: str, workdir: Path, **extra: str) -> subprocess.Popen:
+    """A ``connector worker`` of the checkout this file is in (``PYTHONPATH``: a copy of the bench
+    in an older checkout measures that checkout), returned once it says it is running."""
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    env.update(
+        PYTHONPATH=str(ROOT),
+        CONNECTOR_DATABASE_URL=database_url,
+        CONNECTOR_SECRET_KEY=secret_key,
+        CONNECTOR_ALLOW_PRIVATE_CALLBACKS="1",
+        CONNECTOR_DATA_DIR=str(workdir),
+        CONNECTOR_LOG_LEVEL="WARNING",
+        **extra,
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from connector.cli import main; main()", "worker"],
+        env=env, cwd=ROOT, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    started = threading.Event()
+
+    def read() -> None:
+        assert process.stderr is not None
+        for line in process.stderr:
+            if "running" in line:
+                started.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    if not started.wait(60):
+        raise RuntimeError("connector worker did not start")
+    return process
+
+
 def run_subprocess(outbox: Outbox, subscriber: Subscriber, db: str, workdir: Path) -> Result:
     """A real ``connector worker`` process (``Worker.run``) drains the burst."""
     subscriber.reset()

@@ -29,7 +29,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -39,37 +38,11 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(ROOT))
 
-from delivery import Databases, Outbox, fill, postgres_server, running_subscriber  # noqa: E402
+from delivery import Databases, Outbox, fill, postgres_server, running_subscriber, start_connector_worker  # noqa: E402
 
 
 def start_worker(outbox: Outbox, workdir: Path, **extra: str) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
-    env.update(
-        PYTHONPATH=str(ROOT),
-        CONNECTOR_DATABASE_URL=outbox.url,
-        CONNECTOR_SECRET_KEY=outbox.secret_key,
-        CONNECTOR_ALLOW_PRIVATE_CALLBACKS="1",
-        CONNECTOR_DATA_DIR=str(workdir),
-        CONNECTOR_LOG_LEVEL="WARNING",
-        CONNECTOR_DELIVERY_SCHEDULE="1,1,1",
-        **extra,
-    )
-    process = subprocess.Popen(
-        [sys.executable, "-c", "from connector.cli import main; main()", "worker"],
-        env=env, cwd=ROOT, stderr=subprocess.PIPE, text=True, start_new_session=True,
-    )  # fmt: skip
-    started = threading.Event()
-
-    def read() -> None:
-        assert process.stderr is not None
-        for line in process.stderr:
-            if "running" in line:
-                started.set()
-
-    threading.Thread(target=read, daemon=True).start()
-    if not started.wait(60):
-        raise RuntimeError("connector worker did not start")
-    return process
+    return start_connector_worker(outbox.url, outbox.secret_key, workdir, CONNECTOR_DELIVERY_SCHEDULE="1,1,1", **extra)
 
 
 def stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:

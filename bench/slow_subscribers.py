@@ -31,7 +31,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -40,7 +39,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(BENCH.parent))
 
-from delivery import HOST, free_port, postgres_server  # noqa: E402  (bench/delivery.py)
+from delivery import HOST, free_port, postgres_server, start_connector_worker  # noqa: E402  (bench/delivery.py)
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
 
@@ -144,38 +143,15 @@ def run(url: str, port: int, args: argparse.Namespace, slow: int, workdir: Path)
         store.enqueue(healthy[n % len(healthy)], [(f"h{n}", {"seq": n, "data": "x" * 200})])
     probe = subscribe("/probe")
 
-    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
-    env.update(
-        CONNECTOR_DATABASE_URL=url,
-        CONNECTOR_SECRET_KEY=key,
-        CONNECTOR_ALLOW_PRIVATE_CALLBACKS="1",
-        CONNECTOR_DATA_DIR=str(workdir),
-        CONNECTOR_LOG_LEVEL="WARNING",
+    process = start_connector_worker(
+        url,
+        key,
+        workdir,
         CONNECTOR_DELIVERY_TIMEOUT=str(args.deadline),
         CONNECTOR_DELIVERY_LEASE=str(max(60.0, 3 * args.deadline)),
         CONNECTOR_DELIVERY_SCHEDULE=",".join(["1"] * 50),
     )
-    env["PYTHONPATH"] = str(BENCH.parent)  # the checkout this script is in, installed or not
-    process = subprocess.Popen(
-        [sys.executable, "-c", "from connector.cli import main; main()", "worker"],
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-        cwd=BENCH.parent,
-    )
-    started = threading.Event()
-
-    def read() -> None:
-        assert process.stderr is not None
-        for line in process.stderr:
-            if "running" in line:
-                started.set()
-
-    threading.Thread(target=read, daemon=True).start()
     try:
-        if not started.wait(60):
-            raise RuntimeError("connector worker did not start")
         start, probes, done = time.time(), 0, None
         while time.time() - start < args.cap:
             store.enqueue(probe, [(f"p{probes}", {"probe": probes, "t": time.time()})])

@@ -12,17 +12,15 @@ import os
 import threading
 from collections.abc import Mapping
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 from flask import Flask, Response, current_app, request
 
 from connector.config import Settings
-from connector.database import open_database
 from connector.declarations import Catalog, validate_catalogs
 from connector.docs import render_docs
 from connector.errors import register_error_handlers
-from connector.idempotency import IdempotencyStore
 from connector.jsonio import JSON, OrjsonProvider, json_response
 from connector.ratelimit import CredentialLimit, Storage
 from connector.registry import discover
@@ -30,11 +28,12 @@ from connector.runtime import build_blueprint, read_body
 from connector.spec.documents import Documents
 from connector.trigger_views import TriggerRoutes
 from connector.upstream import UpstreamService, UpstreamSettings, build_session
-from connector.vault import open_vault
-from connector.webhooks.delivery import DeliverySettings, Worker, http_sender
-from connector.webhooks.ssrf import BlockedAddress, delivery_session
-from connector.webhooks.subscriptions import SubscriptionStore, Unsubscribe
-from connector.wiring import EXTENSION, Runtime, runtime_of
+from connector.webhooks.settings import DeliverySettings
+from connector.wiring import EXTENSION, Runtime, Stores, runtime_of
+
+if TYPE_CHECKING:
+    from connector.webhooks.delivery import Worker
+    from connector.webhooks.subscriptions import Unsubscribe
 
 log = logging.getLogger(__name__)
 
@@ -97,21 +96,14 @@ def create_app(config: Mapping[str, Any] | None = None, catalogs: list[Catalog] 
     DeliverySettings.from_settings(settings)  # refuses inconsistent delivery settings at start-up
 
     limits = Storage(settings.ratelimit_storage_url)
-    engine = open_database(settings)
-    idempotency = IdempotencyStore(engine, settings.idempotency_ttl)
-    subscriptions = SubscriptionStore(engine, open_vault(settings), settings.max_subscriptions)
-    subscriptions.seal_callbacks()
-
     upstream_config = UpstreamSettings.from_settings(settings)
     documents: dict[str, Documents] = {}
     all_services: dict[str, dict[str, UpstreamService]] = {}
     by_name = {c.name: c for c in catalogs}
     runtime = Runtime(
         settings=settings,
-        engine=engine,
+        open_stores=partial(open_stores, settings),
         limits=limits,
-        idempotency=idempotency,
-        subscriptions=subscriptions,
         unsubscribe=_upstream_unsubscriber(by_name, all_services),
         catalogs=by_name,
         services=all_services,  # filled below
@@ -122,7 +114,7 @@ def create_app(config: Mapping[str, Any] | None = None, catalogs: list[Catalog] 
     for catalog in catalogs:
         services = all_services[catalog.name] = _services(catalog, settings, upstream_config)
         limit = CredentialLimit(settings.rate_limit, limits, scope=f"connector:{catalog.name}")
-        blueprint = build_blueprint(catalog, services, limit, idempotency)
+        blueprint = build_blueprint(catalog, services, limit, lambda: runtime.idempotency)
         TriggerRoutes(catalog, runtime, limit).register(blueprint)
         documents[catalog.name] = Documents.build(catalog, settings.public_url)
         _add_document_routes(blueprint, catalog, documents[catalog.name], settings.public_url)
@@ -134,9 +126,26 @@ def create_app(config: Mapping[str, Any] | None = None, catalogs: list[Catalog] 
     return app
 
 
+def open_stores(settings: Settings) -> Stores:
+    """The database (created or migrated to the newest schema) and the stores kept in it."""
+    from connector.database import open_database
+    from connector.idempotency_store import IdempotencyStore
+    from connector.vault import open_vault
+    from connector.webhooks.subscriptions import SubscriptionStore
+
+    engine = open_database(settings)
+    subscriptions = SubscriptionStore(engine, open_vault(settings), settings.max_subscriptions)
+    subscriptions.seal_callbacks()
+    engine.dispose()  # no connection may outlive this in a process that forks afterwards
+    return Stores(engine, IdempotencyStore(engine, settings.idempotency_ttl), subscriptions)
+
+
 def create_worker(app: Flask) -> Worker:
     """The delivery worker of this app's database and catalogs (``serve`` runs it embedded,
     ``connector worker`` on its own)."""
+    from connector.webhooks.delivery import Worker, http_sender
+    from connector.webhooks.ssrf import BlockedAddress, delivery_session
+
     runtime = runtime_of(app)
     delivery = DeliverySettings.from_settings(runtime.settings)
     session = delivery_session(
@@ -211,9 +220,9 @@ def start_embedded_worker(app: Flask) -> Worker | None:
 def _settle(app: Flask, runtime: Runtime, embedded: bool) -> None:
     pid = os.getpid()
     if runtime.process != pid:
-        engine = runtime.engine
-        if engine.url.database not in (None, "", ":memory:"):  # an in-memory database is its pool
-            engine.dispose(close=False)
+        inherited = runtime.inherited_stores
+        if inherited is not None and inherited.engine.url.database not in (None, "", ":memory:"):  # memory: its pool
+            inherited.engine.dispose(close=False)
         runtime.process = pid
     if not embedded:
         return
@@ -229,15 +238,25 @@ def _settle(app: Flask, runtime: Runtime, embedded: bool) -> None:
 
 def _start_delivery_before_requests(app: Flask) -> None:
     """``before_request``: the first request a process serves starts its delivery worker (the
-    first health check, under a load balancer). A failure is logged and reported by ``/readyz``;
-    the request itself is served."""
+    first health check, under a load balancer), in a thread of its own: the worker opens the
+    database, which that request may not need. A failure is logged and reported by ``/readyz``."""
+    runtime = runtime_of(app)
+    embedded = runtime.settings.worker == "embedded"
+    starting: dict[str, int] = {}  # the process whose starting thread runs: one at a time
 
-    @app.before_request
-    def start_delivery() -> None:
+    def start() -> None:
         try:
             start_embedded_worker(app)
         except Exception:
             log.exception("could not start the embedded delivery worker")
+        finally:
+            starting.clear()  # a later request tries again if it did not start
+
+    @app.before_request
+    def start_delivery() -> None:
+        if not _settled(runtime, embedded) and starting.get("pid") != os.getpid():
+            starting["pid"] = os.getpid()
+            threading.Thread(target=start, name="start-delivery", daemon=True).start()
 
 
 def delivery_state(app: Flask) -> tuple[bool, dict[str, Any]]:

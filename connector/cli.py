@@ -51,6 +51,7 @@ def serve(host: str, port: int, sandbox: bool, workers: int | None, threads: int
     # this master process where every worker reaches it over loopback.
     app = create_app(overrides)
     runtime = runtime_of(app)
+    runtime.stores  # noqa: B018 - opens and migrates the database now: a wrong DATABASE_URL stops here
     shared_limits = runtime.limits.shared
     if workers is None:
         # in-memory rate-limit counters are per process: one process keeps the documented limit

@@ -2,12 +2,16 @@
 
 The embedded default is a SQLite file in ``DATA_DIR`` so ``serve`` works with nothing installed;
 ``DATABASE_URL`` points it at PostgreSQL for several processes. Migrations run at start-up (once,
-in gunicorn's master with ``preload``) and by ``connector migrate``; on PostgreSQL an advisory lock
-keeps two starting services from migrating at the same time.
+in gunicorn's master with ``preload``), or by the first process to open the database, and by
+``connector migrate``. Two processes never migrate at once: on PostgreSQL an advisory lock, on a
+SQLite file an exclusive lock on a file beside it (plain gunicorn starts its workers together).
 """
 
 from __future__ import annotations
 
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +95,24 @@ def migrate(engine: sa.Engine) -> None:
                 connection.execute(sa.text("SELECT pg_advisory_unlock(:id)"), {"id": _MIGRATION_LOCK})
                 connection.commit()
     else:
-        command.upgrade(config, "head")
+        with _file_lock(engine):
+            if current_revision(engine) != HEAD:  # another process may have done it meanwhile
+                command.upgrade(config, "head")
+
+
+@contextmanager
+def _file_lock(engine: sa.Engine) -> Iterator[None]:
+    """Holds an exclusive lock on ``<database>.migrate.lock`` (nothing for an in-memory database)."""
+    database = engine.url.database
+    if not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}.migrate.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def open_database(settings: Settings) -> sa.Engine:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from io import BytesIO
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from flask import Blueprint, Response, request
@@ -17,19 +17,14 @@ from marshmallow import Schema, ValidationError, fields
 
 from connector.declarations import Catalog, Operation
 from connector.errors import Problem, validation_problem
-from connector.idempotency import (
-    HEADER,
-    REPLAYED_HEADER,
-    IdempotencyStore,
-    StoredResponse,
-    check_key,
-    fingerprint,
-    scope_of,
-)
+from connector.idempotency import HEADER, REPLAYED_HEADER, StoredResponse, check_key, fingerprint, scope_of
 from connector.jsonio import json_response
 from connector.ratelimit import CredentialLimit
 from connector.triggers import Trigger
 from connector.upstream import UpstreamService
+
+if TYPE_CHECKING:
+    from connector.idempotency_store import IdempotencyStore
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -170,9 +165,10 @@ def make_view(
     operation: Operation,
     service: UpstreamService,
     limit: CredentialLimit | None = None,
-    idempotency: IdempotencyStore | None = None,
+    idempotency: Callable[[], IdempotencyStore] | None = None,
 ) -> Callable[[], Response]:
-    """The Flask view of one operation, with everything it needs bound in its closure."""
+    """The Flask view of one operation, with everything it needs bound in its closure.
+    ``idempotency`` gives the store on the first request that carries a key (it opens the database)."""
     load = operation.input_schema.load
     dump = operation.output_schema.dump
     perform = operation.perform
@@ -182,14 +178,15 @@ def make_view(
     text_input = TextInput(operation.input_schema)
 
     hit = limit.hit if limit is not None else None
-    store = idempotency if method == "POST" else None
+    store_of = idempotency if method == "POST" else None
 
     def run(data: dict[str, Any], credential: str) -> Response:
         return json_response(dump(perform(data, bind(credential))), status)
 
     def run_once(data: dict[str, Any], credential: str, key: str) -> Response:
         """``run`` under an Idempotency-Key: the first call's answer is stored and replayed."""
-        assert store is not None
+        assert store_of is not None
+        store = store_of()
         scope = scope_of(credential, catalog.name, operation.key)
         outcome = store.begin(scope, key, fingerprint(data))
         if isinstance(outcome, StoredResponse):
@@ -213,7 +210,7 @@ def make_view(
         credential = credential_of(catalog)
         if hit is not None:
             hit(credential)
-        key = request.headers.get(HEADER) if store is not None else None
+        key = request.headers.get(HEADER) if store_of is not None else None
         if key is not None:
             check_key(key)
         payload = read_payload(method, text_input)
@@ -234,7 +231,7 @@ def build_blueprint(
     catalog: Catalog,
     services: dict[str, UpstreamService],
     limit: CredentialLimit | None = None,
-    idempotency: IdempotencyStore | None = None,
+    idempotency: Callable[[], IdempotencyStore] | None = None,
 ) -> Blueprint:
     """One blueprint per catalog at ``/<catalog.name>``; ``limit`` counts every call per credential;
     ``idempotency`` stores the answers of POST actions sent with an Idempotency-Key."""

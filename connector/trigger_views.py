@@ -23,7 +23,7 @@ import base64
 import binascii
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import orjson
@@ -47,8 +47,11 @@ from connector.triggers import (
 )
 from connector.upstream import UpstreamService
 from connector.webhooks.ssrf import check_callback_url
-from connector.webhooks.subscriptions import DISABLED, ENDED, TooManySubscriptions
+from connector.webhooks.states import DISABLED, ENDED, TooManySubscriptions
 from connector.wiring import Runtime
+
+if TYPE_CHECKING:
+    from connector.webhooks.subscriptions import SubscriptionStore
 
 log = logging.getLogger(__name__)
 
@@ -88,12 +91,16 @@ class TriggerRoutes:
         settings = runtime.settings
         self.catalog, self.runtime = catalog, runtime
         self.services: dict[str, UpstreamService] = runtime.services[catalog.name]
-        self.store = runtime.subscriptions
         self.hit = limit.hit if limit is not None else (lambda credential: None)
         self.base = f"{settings.public_url.rstrip('/')}/{catalog.name}"
         self.poll_interval, self.allow_private = settings.poll_interval, settings.allow_private_callbacks
         self.unsubscribe_upstream = runtime.unsubscribe
         self.webhooks = {op.key: op for op in catalog.instances if isinstance(op, WebhookTrigger)}
+
+    @property
+    def store(self) -> SubscriptionStore:
+        """Opened with the database, on the first call that needs it."""
+        return self.runtime.subscriptions
 
     def service_of(self, trigger: Any) -> UpstreamService:
         return self.services[self.catalog.service(trigger.upstream).name]

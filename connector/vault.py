@@ -13,10 +13,10 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-
-from connector.config import Settings
+if TYPE_CHECKING:  # cryptography is imported when a vault is opened, not by the digest users
+    from connector.config import Settings
 
 KEY_FILE = "secret.key"
 
@@ -32,6 +32,8 @@ def credential_digest(credential: str, *context: str) -> str:
 
 class Vault:
     def __init__(self, keys: list[str]) -> None:
+        from cryptography.fernet import Fernet, MultiFernet
+
         if not keys:
             raise ValueError("at least one key is needed")
         try:
@@ -46,12 +48,15 @@ class Vault:
         return self._fernet.encrypt(text.encode()).decode()
 
     def decrypt(self, token: str) -> str:
-        """Raises ``InvalidToken`` when no configured key opened it (a rotated-out key, say)."""
+        """Raises ``cryptography.fernet.InvalidToken`` when no configured key opened it (a
+        rotated-out key, say)."""
         return self._fernet.decrypt(token.encode()).decode()
 
 
 def _key_file(directory: Path) -> str:
     """The embedded default's key: created once, readable by this user only."""
+    from cryptography.fernet import Fernet
+
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / KEY_FILE
     try:
@@ -69,4 +74,4 @@ def open_vault(settings: Settings) -> Vault:
     return Vault(configured or [_key_file(Path(settings.data_dir).expanduser())])
 
 
-__all__ = ["InvalidToken", "Vault", "credential_digest", "open_vault"]
+__all__ = ["Vault", "credential_digest", "open_vault"]

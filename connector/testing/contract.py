@@ -155,7 +155,7 @@ def serve(catalog: Catalog, credential: str, data_dir: Path, prepare: Prepare | 
             runtime = runtime_of(app)
             for sandbox in runtime.sandboxes.values():
                 sandbox.stop()
-            runtime.engine.dispose()
+            runtime.close()
         root.removeHandler(handler)
         root.setLevel(level)
 

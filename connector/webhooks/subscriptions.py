@@ -33,10 +33,9 @@ from connector.accesslog import mask_path
 from connector.tables import subscriptions
 from connector.vault import Vault, credential_digest
 from connector.webhooks import heartbeats, outbox
+from connector.webhooks.states import ACTIVE, DISABLED, ENDED, TooManySubscriptions
 
 log = logging.getLogger(__name__)
-
-ACTIVE, DISABLED, ENDED = "active", "disabled", "ended"
 
 
 def owner_of(credential: str, catalog: str) -> str:
@@ -58,14 +57,6 @@ def display_url(url: str) -> str:
     theirs in the path) cut to a prefix."""
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], mask_path(parts.path), "", ""))
-
-
-class TooManySubscriptions(Exception):
-    """The credential already has as many subscriptions as allowed."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(limit)
-        self.limit = limit
 
 
 @dataclass(frozen=True)

@@ -342,7 +342,7 @@ def test_a_callback_url_is_encrypted_at_rest_listed_without_its_query_and_delive
     assert "S3CR3T" not in dump and "api-version" not in dump
 
 
-def test_callback_urls_stored_in_clear_by_an_earlier_version_are_encrypted_at_start(service, tmp_path):
+def test_callback_urls_stored_in_clear_by_an_earlier_version_are_encrypted_when_the_database_opens(service, tmp_path):
     live = service()
     with running_subscriber() as subscriber:
         live.subscribe(subscriber.url + "?sig=OLD")
@@ -352,7 +352,8 @@ def test_callback_urls_stored_in_clear_by_an_earlier_version_are_encrypted_at_st
                 subscriptions_table.update().values(callback_url=subscriber.url + "?sig=OLD", callback_display=None)
             )
         settings = runtime_of(live.app).settings
-        create_app({**settings.values, "SANDBOX": False, "DEMO_API_URL": "http://127.0.0.1:9"}, catalogs=[])
+        again = create_app({**settings.values, "SANDBOX": False, "DEMO_API_URL": "http://127.0.0.1:9"}, catalogs=[])
+        runtime_of(again).stores  # noqa: B018 - opening the database (serve does it at start) seals them
         with engine.connect() as connection:
             row = connection.execute(sa.select(subscriptions_table)).one()
         assert "OLD" not in row.callback_url and row.callback_display == subscriber.url

@@ -107,8 +107,12 @@ def test_an_embedded_worker_starts_once_on_the_first_request_and_again_if_it_die
     app = create_app({"WORKER": "embedded", "DATA_DIR": str(tmp_path), "CATALOGS": "egoi"})
     assert runtime_of(app).worker is None  # building the app starts nothing
     client = app.test_client()
-    client.get("/healthz")
+    client.get("/healthz")  # starts it in a thread of its own: the request does not wait for it
+    deadline = time.monotonic() + 10
+    while runtime_of(app).worker is None and time.monotonic() < deadline:
+        time.sleep(0.01)
     worker = runtime_of(app).worker
+    assert worker is not None
     try:
         assert client.get("/readyz").get_json()["delivery"]["running"] is True
         assert runtime_of(app).worker is worker

@@ -14,7 +14,8 @@ from connector import sandbox as sandboxes
 from connector.app import create_app
 from connector.database import create_engine, migrate
 from connector.errors import Problem
-from connector.idempotency import Claim, IdempotencyStore, StoredResponse, fingerprint, scope_of
+from connector.idempotency import Claim, StoredResponse, fingerprint, scope_of
+from connector.idempotency_store import IdempotencyStore
 from connector.tables import idempotency_keys
 from connector.wiring import runtime_of
 
@@ -80,7 +81,7 @@ def test_a_released_key_can_be_claimed_again(store):
 
 
 def test_expired_keys_and_dead_claims_are_taken_over(store, monkeypatch):
-    import connector.idempotency as module
+    import connector.idempotency_store as module
 
     now = [1_000_000.0]
     monkeypatch.setattr(module.time, "time", lambda: now[0])
@@ -95,7 +96,7 @@ def test_expired_keys_and_dead_claims_are_taken_over(store, monkeypatch):
 
 
 def test_expired_keys_are_purged(store, engine, monkeypatch):
-    import connector.idempotency as module
+    import connector.idempotency_store as module
 
     now = [1_000_000.0]
     monkeypatch.setattr(module.time, "time", lambda: now[0])

@@ -15,6 +15,7 @@ import orjson
 from flask import Blueprint, Response, request
 from marshmallow import Schema, ValidationError, fields
 
+from connector import metrics
 from connector.declarations import Catalog, Operation
 from connector.errors import Problem, validation_problem
 from connector.idempotency import (
@@ -195,6 +196,7 @@ def make_view(
         if isinstance(outcome, StoredResponse):
             replay = Response(outcome.body, status=outcome.status, mimetype=outcome.content_type)
             replay.headers[REPLAYED_HEADER] = "true"
+            metrics.idempotent_replay(catalog.name, operation.key)
             return replay
         try:
             response = run(data, credential)

@@ -177,13 +177,15 @@ def delivery_attempt(attempt: Attempt, started: float) -> Attempt:
 def instrument(app: Flask) -> None:
     """Time every request from its first ``before_request`` hook to its answer, errors included."""
 
+    # The request proxy resolved once per hook: each attribute read through it costs ~2 µs.
     def start_clock() -> None:
-        request.environ[START_KEY] = time.perf_counter()
+        request._get_current_object().environ[START_KEY] = time.perf_counter()
 
     def count(response: Response) -> Response:
-        started = request.environ.get(START_KEY)
+        served = request._get_current_object()
+        started = served.environ.get(START_KEY)
         seconds = time.perf_counter() - started if started is not None else 0.0
-        observe_request(request.endpoint, response.status_code, seconds)
+        observe_request(served.endpoint, response.status_code, seconds)
         return response
 
     app.before_request_funcs.setdefault(None, []).insert(0, start_clock)

@@ -42,11 +42,11 @@ def install(app: Flask) -> None:
     """Give each request its id first thing, and return it on every answer, errors included."""
 
     def take_request_id() -> None:
-        environ = request.environ
+        environ = request._get_current_object().environ  # the proxy resolved once
         environ[ENVIRON_KEY] = request_id_of(environ.get("HTTP_X_REQUEST_ID"))
 
     def return_request_id(response: Response) -> Response:
-        environ = request.environ
+        environ = request._get_current_object().environ
         request_id = environ.get(ENVIRON_KEY)
         if request_id is None:  # a before_request hook ahead of ours answered or failed
             request_id = environ[ENVIRON_KEY] = new_request_id()

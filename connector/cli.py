@@ -176,15 +176,29 @@ def migrate() -> None:
 
 
 @main.command()
-def worker() -> None:
+@click.option(
+    "--metrics-port",
+    type=int,
+    default=None,
+    help="Serve Prometheus metrics (delivery attempts, outbox gauges) at http://HOST:PORT/metrics.",
+)
+@click.option("--metrics-host", default="127.0.0.1", show_default=True, help="Interface of --metrics-port.")
+def worker(metrics_port: int | None, metrics_host: str) -> None:
     """Deliver webhook events from the outbox (any number of these against one PostgreSQL)."""
     import signal
     import threading
 
     from connector.app import create_app, create_worker
+    from connector.wiring import runtime_of
 
     app = create_app()
     delivery = create_worker(app)
+    if metrics_port is not None:
+        from connector import metrics
+
+        runtime = runtime_of(app)
+        metrics.serve_metrics(runtime.engine, runtime.catalogs, metrics_host, metrics_port)
+        click.echo(f"metrics on http://{metrics_host}:{metrics_port}/metrics", err=True)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

@@ -262,22 +262,36 @@ def multiprocess() -> bool:
     return bool(os.environ.get(MULTIPROCESS_DIR))
 
 
-def exposition(engine: sa.Engine, connectors: Iterable[str], accept: str | None) -> tuple[bytes, str]:
-    """The page's body and content type: Prometheus text, or OpenMetrics when the scraper asks."""
+def registry(engine: sa.Engine, connectors: Iterable[str]) -> Any:
+    """What a scrape shows: this process's counters (or, in multiprocess mode, every process's),
+    and the outbox gauges of ``engine``'s database."""
     from prometheus_client import CollectorRegistry
-    from prometheus_client.exposition import choose_encoder
 
     metrics = instruments()
-    registry = CollectorRegistry(auto_describe=False)
+    shown = CollectorRegistry(auto_describe=False)
     if multiprocess():
         from prometheus_client.multiprocess import MultiProcessCollector
 
-        MultiProcessCollector(registry)
+        MultiProcessCollector(shown)
     else:
         from prometheus_client import GC_COLLECTOR, PLATFORM_COLLECTOR, PROCESS_COLLECTOR
 
         for collector in (*metrics.all, PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
-            registry.register(collector)
-    registry.register(OutboxCollector(engine, connectors))
+            shown.register(collector)
+    shown.register(OutboxCollector(engine, connectors))
+    return shown
+
+
+def exposition(engine: sa.Engine, connectors: Iterable[str], accept: str | None) -> tuple[bytes, str]:
+    """The page's body and content type: Prometheus text, or OpenMetrics when the scraper asks."""
+    from prometheus_client.exposition import choose_encoder
+
     encoder, content_type = choose_encoder(accept or "")
-    return encoder(registry), content_type
+    return encoder(registry(engine, connectors)), content_type
+
+
+def serve_metrics(engine: sa.Engine, connectors: Iterable[str], host: str, port: int) -> None:
+    """``/metrics`` on its own port, from a background thread (``connector worker --metrics-port``)."""
+    from prometheus_client import start_http_server
+
+    start_http_server(port, addr=host, registry=registry(engine, connectors))

@@ -1,14 +1,25 @@
-"""``/metrics`` under real `connector serve` with 2 gunicorn workers: whichever worker answers a
-scrape, the counts are those of both (prometheus-client's multiprocess mode, set up by ``serve``)."""
+"""Metrics across processes: under real `connector serve` with 2 gunicorn workers, whichever worker
+answers a scrape, the counts are those of both (prometheus-client's multiprocess mode, set up by
+``serve``); a `connector worker` shows its own deliveries on ``--metrics-port``."""
 
 from __future__ import annotations
 
+import os
+import sys
+import time
 from collections.abc import Iterator
 
 import pytest
 import requests
+from cryptography.fernet import Fernet
 from prometheus_client.parser import text_string_to_metric_families
-from serving import Served, connector_serve
+from serving import Served, connector_serve, running_server
+
+from connector.database import create_engine, migrate
+from connector.testing.network import free_port
+from connector.testing.subscriber import running_subscriber
+from connector.vault import Vault
+from connector.webhooks.subscriptions import SubscriptionStore
 
 
 @pytest.fixture(scope="module")
@@ -62,3 +73,36 @@ def test_serve_keeps_one_emptied_metrics_directory_per_port(served):
     assert all(name.endswith(".db") for name in files)
     assert any(name.startswith("counter_") for name in files)
     assert any(name.startswith("histogram_") for name in files)
+
+
+def test_connector_worker_serves_its_delivery_metrics(tmp_path):
+    """A `connector worker` process counts its own deliveries: ``--metrics-port`` shows them."""
+    database_url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    secret_key = Fernet.generate_key().decode()
+    with running_subscriber() as subscriber:
+        engine = create_engine(database_url)
+        migrate(engine)
+        store = SubscriptionStore(engine, Vault([secret_key]))
+        subscription = store.create("demo", "when_item_event", "key", subscriber.url, {}).subscription
+        store.enqueue(subscription.id, [(str(i), {"id": str(i)}) for i in range(3)])
+        engine.dispose()
+        port = free_port()
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("CONNECTOR_")},
+            "CONNECTOR_DATABASE_URL": database_url,
+            "CONNECTOR_SECRET_KEY": secret_key,
+            "CONNECTOR_ALLOW_PRIVATE_CALLBACKS": "true",
+            "CONNECTOR_DATA_DIR": str(tmp_path),
+            "CONNECTOR_LOG_LEVEL": "WARNING",
+        }
+        argv = [sys.executable, "-m", "connector.cli", "worker", "--metrics-port", str(port)]
+        with running_server(argv, env, f"http://127.0.0.1:{port}/metrics", tmp_path / "worker.log"):
+            deadline = time.monotonic() + 20
+            while len(subscriber.delivered()) < 3 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            found = samples(f"http://127.0.0.1:{port}")
+    assert len(subscriber.delivered()) == 3
+    assert count(found, "connector_webhook_delivery_attempts_total", outcome="delivered") == 3
+    assert count(found, "connector_webhook_delivery_attempt_duration_seconds_count", outcome="delivered") == 3
+    assert count(found, "connector_outbox_pending_events") == 0
+    assert count(found, "connector_webhook_subscriptions", connector="demo", status="active") == 1

@@ -61,7 +61,8 @@ def serve(host: str, port: int, sandbox: bool, workers: int | None, threads: int
         overrides["PUBLIC_URL"] = f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}"
     # Every worker process counts into its own file there and a scrape of /metrics adds them up; set
     # before anything imports prometheus_client (connector.metrics imports it on first use).
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_directory(Settings.load(overrides).data_dir, port)
+    own_metrics_dir = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir = metrics_directory(Settings.load(overrides).data_dir, port)
     # Built before forking (preload): specs are generated once and the sandbox, if any, runs in
     # this master process where every worker reaches it over loopback.
     app = create_app(overrides)
@@ -107,7 +108,14 @@ def serve(host: str, port: int, sandbox: bool, workers: int | None, threads: int
             return app
 
     say(f"Serving on http://{host}:{port}  (each connector and its docs: http://{host}:{port}/)")
-    Server().run()
+    master = os.getpid()
+    try:
+        Server().run()
+    finally:
+        if own_metrics_dir and os.getpid() == master:  # workers leave through here too, when they exit
+            import shutil
+
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def _say(settings: Settings) -> Any:

@@ -15,6 +15,7 @@ from cryptography.fernet import Fernet
 from prometheus_client.parser import text_string_to_metric_families
 from serving import Served, connector_serve, running_server
 
+from connector.cli import metrics_directory
 from connector.database import create_engine, migrate
 from connector.testing.network import free_port
 from connector.testing.subscriber import running_subscriber
@@ -66,13 +67,27 @@ def test_a_scrape_counts_the_requests_of_every_worker(served):
         assert count(found, "connector_outbox_pending_events") == 0  # the gauges, read from the database
 
 
-def test_serve_keeps_one_emptied_metrics_directory_per_port(served):
-    directory = served.data_dir / f"metrics-{served.port}"
-    files = sorted(path.name for path in directory.iterdir())
-    assert files, "no worker wrote its counters"
-    assert all(name.endswith(".db") for name in files)
-    assert any(name.startswith("counter_") for name in files)
-    assert any(name.startswith("histogram_") for name in files)
+def test_serve_counts_in_a_directory_of_its_own_and_removes_it_when_it_stops(tmp_path):
+    with connector_serve(tmp_path, {"CONNECTOR_WORKER": "off"}) as running:
+        assert requests.get(f"{running.url}/healthz", timeout=5).status_code == 200
+        directory = running.data_dir / f"metrics-{running.port}"
+        files = sorted(path.name for path in directory.iterdir())
+        assert any(name.startswith("counter_") for name in files)
+        assert any(name.startswith("histogram_") for name in files)
+    assert not directory.exists()
+
+
+def test_a_given_directory_is_emptied_of_counts_before_serving(tmp_path, monkeypatch):
+    """Counts of a previous run (files of processes long gone) would be added to this run's."""
+    given = tmp_path / "given"
+    given.mkdir()
+    (given / "counter_1234.db").write_bytes(b"old counts")
+    (given / "notes.txt").write_text("not ours")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(given))
+    assert metrics_directory(str(tmp_path / "data"), 8000) == str(given)
+    assert sorted(path.name for path in given.iterdir()) == ["notes.txt"]
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR")
+    assert metrics_directory(str(tmp_path / "data"), 8000) == str((tmp_path / "data" / "metrics-8000").resolve())
 
 
 def test_connector_worker_serves_its_delivery_metrics(tmp_path):

@@ -23,12 +23,17 @@ from connector.testing.network import free_port
 GENERATED = re.compile(r"[0-9a-f]{32}")
 API_KEY = "json-logs-key-7c1e55aa"
 SIGNATURE = "sig0123456789SECRET"
-CALLBACK = f"https://prod.logic.azure.com/workflows/1/triggers/manual/paths/invoke?api-version=1&sig={SIGNATURE}"
+# A Logic Apps callback URL (its sig starts the flow), on a port where nothing listens: deliveries fail.
+CALLBACK = f"http://127.0.0.1:9/workflows/1/triggers/manual/paths/invoke?api-version=1&sig={SIGNATURE}"
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory) -> Iterator[Served]:
-    env = {"CONNECTOR_LOG_FORMAT": "json"}
+    env = {
+        "CONNECTOR_LOG_FORMAT": "json",
+        "CONNECTOR_ALLOW_PRIVATE_CALLBACKS": "true",
+        "CONNECTOR_DELIVERY_SCHEDULE": "0.1,0.1",
+    }
     with connector_serve(tmp_path_factory.mktemp("json-logs"), env, ("--workers", "2")) as running:
         yield running
 
@@ -84,11 +89,26 @@ def test_errors_carry_the_request_id_too(served):
     assert access_line(served, "bad-phone-1")["status"] == 422
 
 
-def test_no_secret_reaches_a_json_log_line(served):
+def test_no_secret_reaches_a_json_log_line_or_a_metric(served):
+    """A subscription whose callback carries a signature, an event delivered to it and failing,
+    a query string and a capability path: none of their secrets in a line or on /metrics."""
     headers = {"Apikey": API_KEY}
-    requests.post(
-        f"{served.url}/egoi/triggers/when_contact_created", json={"callback_url": CALLBACK}, headers=headers, timeout=10
+    subscription = {"callback_url": CALLBACK, "list_id": 1, "actions": ["subscription"]}
+    subscribed = requests.post(
+        f"{served.url}/egoi/triggers/when_contact_event", json=subscription, headers=headers, timeout=10
     )
+    assert subscribed.status_code == 201, subscribed.text
+    contact = {"list_id": 1, "email": "json-logs@example.com"}
+    assert (
+        requests.post(
+            f"{served.url}/egoi/actions/create_contact", json=contact, headers=headers, timeout=10
+        ).status_code
+        == 201
+    )
+    deadline = time.monotonic() + 20
+    while 'outcome="unanswered"' not in (page := requests.get(f"{served.url}/metrics", timeout=5).text):
+        assert time.monotonic() < deadline, "the event was never attempted"
+        time.sleep(0.1)
     requests.get(f"{served.url}/egoi/triggers/x?sig={SIGNATURE}", headers={**headers, "X-Request-Id": "q-1"}, timeout=5)
     requests.delete(
         f"{served.url}/egoi/subscriptions/AbCdEfGhIjKlMnOpQrStUv", headers={"X-Request-Id": "cap-1"}, timeout=5
@@ -96,8 +116,11 @@ def test_no_secret_reaches_a_json_log_line(served):
     assert access_line(served, "q-1")["path"] == "/egoi/triggers/x?***"
     assert access_line(served, "cap-1")["path"] == "/egoi/subscriptions/AbCd…"
     logged = served.logs()
-    for secret in (API_KEY, SIGNATURE, "EfGhIjKlMnOp"):
+    subscription_id = subscribed.json()["id"]
+    for secret in (API_KEY, SIGNATURE, "EfGhIjKlMnOp", subscription_id[4:]):
         assert secret not in logged
+        assert secret not in page
+    assert "127.0.0.1:9" not in page
     assert {e["logger"] for e in log_lines(served)} >= {"gunicorn.access", "gunicorn.error", "connector.cli"}
 
 
@@ -151,7 +174,7 @@ def test_json_lines_are_redacted_like_text_lines():
     entry = orjson.loads(JsonFormatter().format(record))
     text = orjson.dumps(entry).decode()
     assert SIGNATURE not in text and "EfGhIjKl" not in text
-    assert entry["message"] == "Failed (url=https://prod.logic.azure.com/workflows/1/triggers/manual/paths/invoke?***"
+    assert entry["message"] == "Failed (url=http://127.0.0.1:9/workflows/1/triggers/manual/paths/invoke?***"
     assert entry["exception"].endswith("paths/invoke?***")
     assert entry["path"] == "/egoi/hooks/AbCd…?***"
 

@@ -14,7 +14,8 @@ process's, and the page also shows the process's CPU and memory.
 
 Labels never carry what a caller sent: requests are labelled by connector and operation key (the
 Flask endpoint), never by path, so no credential, callback URL, subscription id or receiver token
-reaches a label. The outbox gauges are read from the database at scrape time (two indexed queries).
+reaches a label. The outbox gauges are read from the database at scrape time (two small queries:
+the events by the (status, created_at) index, and the subscriptions table).
 """
 
 from __future__ import annotations
@@ -105,8 +106,9 @@ class Instruments:
 
 
 def _pair(cache: dict[Any, tuple[Any, Any]], key: Any, counter: Any, histogram: Any, labels: tuple[str, ...]) -> Any:
-    found = cache[key] = (counter.labels(*labels), histogram.labels(*labels))
-    return found
+    """The children of ``counter`` and ``histogram`` for ``labels``, kept in ``cache`` under ``key``."""
+    pair = cache[key] = (counter.labels(*labels), histogram.labels(*labels))
+    return pair
 
 
 _instruments: Instruments | None = None

@@ -24,6 +24,7 @@ import logging
 import os
 import re
 import time
+import weakref
 from typing import Any
 
 import orjson
@@ -144,6 +145,7 @@ class JsonFormatter(logging.Formatter):
 JSON_FORMATTER = JsonFormatter()
 REQUEST_IDS = RequestIdFilter()
 _PLAIN = logging.Formatter(logging.BASIC_FORMAT)
+_TEXT_FORMATTERS: weakref.WeakKeyDictionary[logging.Handler, logging.Formatter] = weakref.WeakKeyDictionary()
 
 
 def install_filter(logger: logging.Logger, log_format: str | None = None) -> None:
@@ -153,11 +155,13 @@ def install_filter(logger: logging.Logger, log_format: str | None = None) -> Non
         if not any(isinstance(f, RedactingFilter) for f in handler.filters):
             handler.addFilter(FILTER)
         if log_format == JSON:
-            handler.setFormatter(JSON_FORMATTER)
+            if handler.formatter is not JSON_FORMATTER:
+                _TEXT_FORMATTERS[handler] = handler.formatter or _PLAIN  # given back if text returns
+                handler.setFormatter(JSON_FORMATTER)
             if REQUEST_IDS not in handler.filters:
                 handler.addFilter(REQUEST_IDS)
         elif log_format is not None and handler.formatter is JSON_FORMATTER:
-            handler.setFormatter(_PLAIN)
+            handler.setFormatter(_TEXT_FORMATTERS.pop(handler, _PLAIN))
             handler.removeFilter(REQUEST_IDS)
 
 

@@ -138,11 +138,11 @@ def json_root_log() -> Iterator[io.StringIO]:
     try:
         yield stream
     finally:
-        root.removeHandler(handler)
-        root.setLevel(level)
         from connector.accesslog import configure_logging
 
-        configure_logging(level or "WARNING", "text")  # the other handlers back to text
+        root.removeHandler(handler)
+        configure_logging("INFO", "text")  # the other handlers back to their own formatters
+        root.setLevel(level)
 
 
 def test_a_line_logged_while_serving_a_request_carries_its_id(json_root_log):
@@ -182,3 +182,22 @@ def test_json_lines_are_redacted_like_text_lines():
 def test_an_unknown_log_format_stops_the_start_up():
     with pytest.raises(ValueError, match="CONNECTOR_LOG_FORMAT must be one of text, json"):
         create_app({**TEST_SETTINGS, "LOG_FORMAT": "xml"})
+
+
+def test_back_to_text_a_handler_gets_its_own_formatter_again():
+    from connector.accesslog import configure_logging
+
+    handler = logging.StreamHandler(io.StringIO())
+    own = logging.Formatter("%(name)s says %(message)s")
+    handler.setFormatter(own)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    level = root.level
+    try:
+        configure_logging("INFO", "json")
+        assert isinstance(handler.formatter, JsonFormatter)
+        configure_logging("INFO", "text")
+        assert handler.formatter is own
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)

@@ -49,6 +49,8 @@ class Instruments:
         from prometheus_client import Counter, Histogram, disable_created_metrics
 
         disable_created_metrics()  # the *_created series say when a process started: noise here
+        # prometheus-client chose its kind of values when imported, from this same variable
+        self.multiprocess = bool(os.environ.get(MULTIPROCESS_DIR))
         request_labels = ("connector", "operation", "status")
         upstream_labels = ("connector", "service", "method", "status")
         self.requests = Counter("connector_http_requests", "HTTP requests answered.", request_labels, registry=None)
@@ -100,15 +102,35 @@ class Instruments:
             self.delivery_seconds,
         )
         # (counter child, histogram child) by label values: labels() takes a lock and builds a key
-        self.request_pairs: dict[Any, tuple[Any, Any]] = {}
-        self.upstream_pairs: dict[Any, tuple[Any, Any]] = {}
-        self.delivery_pairs: dict[Any, tuple[Any, Any]] = {}
+        self.request_pairs: dict[Any, tuple[Any, ...]] = {}
+        self.upstream_pairs: dict[Any, tuple[Any, ...]] = {}
+        self.delivery_pairs: dict[Any, tuple[Any, ...]] = {}
+        self.other_children: dict[Any, tuple[Any, ...]] = {}
 
 
-def _pair(cache: dict[Any, tuple[Any, Any]], key: Any, counter: Any, histogram: Any, labels: tuple[str, ...]) -> Any:
-    """The children of ``counter`` and ``histogram`` for ``labels``, kept in ``cache`` under ``key``."""
-    pair = cache[key] = (counter.labels(*labels), histogram.labels(*labels))
-    return pair
+class _Uncounted:
+    """Stands in for a series that could not be made (its multiprocess file could not be written):
+    requests are still served, only not counted there."""
+
+    def inc(self, amount: float = 1) -> None:
+        pass
+
+    def observe(self, amount: float) -> None:
+        pass
+
+
+UNCOUNTED = _Uncounted()
+
+
+def _children(cache: dict[Any, tuple[Any, ...]], key: Any, metrics: tuple[Any, ...], labels: tuple[str, ...]) -> Any:
+    """The children of ``metrics`` for ``labels``, kept in ``cache`` under ``key``."""
+    try:
+        children = tuple(metric.labels(*labels) for metric in metrics)
+    except Exception:
+        log.exception("metrics: cannot count %s %s; serving without it", metrics[0]._name, labels)
+        children = (UNCOUNTED,) * len(metrics)
+    cache[key] = children
+    return children
 
 
 _instruments: Instruments | None = None
@@ -134,7 +156,9 @@ def observe_request(endpoint: str | None, status: int, seconds: float) -> None:
     if found is None:
         connector, _, operation = (endpoint or UNMATCHED).rpartition(".")
         labels = (connector, operation, str(status))
-        found = _pair(metrics.request_pairs, (endpoint, status), metrics.requests, metrics.request_seconds, labels)
+        found = _children(
+            metrics.request_pairs, (endpoint, status), (metrics.requests, metrics.request_seconds), labels
+        )
     found[0].inc()
     found[1].observe(seconds)
 
@@ -147,17 +171,26 @@ def upstream_call(service: UpstreamService, method: str, status: int | str, star
     found = metrics.upstream_pairs.get(key)
     if found is None:
         labels = (*key[0], method, str(status))
-        found = _pair(metrics.upstream_pairs, key, metrics.upstream, metrics.upstream_seconds, labels)
+        found = _children(metrics.upstream_pairs, key, (metrics.upstream, metrics.upstream_seconds), labels)
     found[0].inc()
     found[1].observe(seconds)
 
 
 def rate_limited(connector: str) -> None:
-    (_instruments or instruments()).rate_limited.labels(connector).inc()
+    metrics = _instruments or instruments()
+    key = ("rate_limited", connector)
+    (counter,) = metrics.other_children.get(key) or _children(
+        metrics.other_children, key, (metrics.rate_limited,), (connector,)
+    )
+    counter.inc()
 
 
 def idempotent_replay(connector: str, operation: str) -> None:
-    (_instruments or instruments()).replays.labels(connector, operation).inc()
+    metrics = _instruments or instruments()
+    key = ("replays", connector, operation)
+    labels = (connector, operation)
+    (counter,) = metrics.other_children.get(key) or _children(metrics.other_children, key, (metrics.replays,), labels)
+    counter.inc()
 
 
 def delivery_attempt(attempt: Attempt, started: float) -> Attempt:
@@ -170,14 +203,18 @@ def delivery_attempt(attempt: Attempt, started: float) -> Attempt:
     metrics = _instruments or instruments()
     found = metrics.delivery_pairs.get(outcome)
     if found is None:
-        found = _pair(metrics.delivery_pairs, outcome, metrics.deliveries, metrics.delivery_seconds, (outcome,))
+        found = _children(metrics.delivery_pairs, outcome, (metrics.deliveries, metrics.delivery_seconds), (outcome,))
     found[0].inc()
     found[1].observe(seconds)
     return attempt
 
 
 def instrument(app: Flask) -> None:
-    """Time every request from its first ``before_request`` hook to its answer, errors included."""
+    """Time every request from its first ``before_request`` hook to its answer, errors included.
+    A multiprocess directory that does not exist stops the start-up: counting would fail later."""
+    directory = os.environ.get(MULTIPROCESS_DIR)
+    if directory and not os.path.isdir(directory):
+        raise ValueError(f"{MULTIPROCESS_DIR}={directory} is not a directory: create it, or unset the variable")
 
     # The request proxy resolved once per hook: each attribute read through it costs ~2 µs.
     def start_clock() -> None:
@@ -260,10 +297,6 @@ class OutboxCollector:
         yield gauge
 
 
-def multiprocess() -> bool:
-    return bool(os.environ.get(MULTIPROCESS_DIR))
-
-
 def registry(engine: sa.Engine, connectors: Iterable[str]) -> Any:
     """What a scrape shows: this process's counters (or, in multiprocess mode, every process's),
     and the outbox gauges of ``engine``'s database."""
@@ -271,7 +304,7 @@ def registry(engine: sa.Engine, connectors: Iterable[str]) -> Any:
 
     metrics = instruments()
     shown = CollectorRegistry(auto_describe=False)
-    if multiprocess():
+    if metrics.multiprocess:
         from prometheus_client.multiprocess import MultiProcessCollector
 
         MultiProcessCollector(shown)

@@ -265,3 +265,26 @@ def test_openmetrics_when_the_scraper_asks_for_it(service):
     )
     assert response.headers["Content-Type"].startswith("application/openmetrics-text")
     assert response.text.endswith("# EOF\n")
+
+
+def test_a_missing_multiprocess_directory_stops_the_start_up(tmp_path, monkeypatch):
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "missing"))
+    with pytest.raises(ValueError, match=r"PROMETHEUS_MULTIPROC_DIR=.*missing is not a directory"):
+        create_app({**TEST_SETTINGS, "CATALOGS": "egoi"})
+
+
+def test_a_series_that_cannot_be_made_is_skipped_and_the_request_served(service, monkeypatch, caplog):
+    """Counting never fails a request: a series whose value cannot be stored is logged and skipped."""
+    from connector import metrics
+
+    def broken(*labels):
+        raise OSError("No space left on device")
+
+    instruments = metrics.instruments()
+    monkeypatch.setattr(instruments.requests, "labels", broken)
+    monkeypatch.setattr(instruments, "request_pairs", {})
+    assert requests.get(f"{service.url}/healthz", timeout=5).status_code == 200
+    assert requests.get(f"{service.url}/healthz", timeout=5).status_code == 200
+    assert [r.message for r in caplog.records if r.name == "connector.metrics"] == [
+        "metrics: cannot count connector_http_requests ('', 'healthz', '200'); serving without it"
+    ]

@@ -21,10 +21,16 @@ https://docs.python.org/3/library/logging.html#filter-objects
 from __future__ import annotations
 
 import logging
+import os
 import re
+import time
+import weakref
 from typing import Any
 
+import orjson
 from gunicorn.glogging import Logger
+
+from connector.request_ids import ENVIRON_KEY, current_request_id
 
 CAPABILITY = re.compile(r"(/(?:hooks|subscriptions)/[A-Za-z0-9_-]{4})[A-Za-z0-9_-]+")
 
@@ -96,32 +102,91 @@ class RedactingFilter(logging.Filter):
 _FORMATTER = logging.Formatter()
 FILTER = RedactingFilter()
 GUNICORN_LOGGERS = ("gunicorn.error", "gunicorn.access")
+JSON = "json"
+# What a JSON line carries besides time, level, logger and message, when a record has it.
+JSON_FIELDS = ("request_id", "method", "path", "status", "duration_ms", "bytes", "remote_addr", "user_agent")
 
 
-def install_filter(logger: logging.Logger) -> None:
-    """Put the filter on each of ``logger``'s handlers (once)."""
+class RequestIdFilter(logging.Filter):
+    """Adds the id of the request being served (``connector.request_ids``) to each record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "request_id", None) is None:
+            record.request_id = current_request_id()
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line. Every text in it passes through ``scrub`` again, so a handler that
+    lacks the ``RedactingFilter`` still writes no capability, and fields added by the caller
+    (``extra=``) are cleaned as the message is."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": scrub(record.getMessage()),
+        }
+        fields = record.__dict__
+        for name in JSON_FIELDS:
+            value = fields.get(name)
+            if value is not None:
+                entry[name] = scrub(value) if isinstance(value, str) else value
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = scrub(record.exc_text)
+        if record.stack_info:
+            entry["stack"] = scrub(record.stack_info)
+        return orjson.dumps(entry, default=str).decode()
+
+
+JSON_FORMATTER = JsonFormatter()
+REQUEST_IDS = RequestIdFilter()
+_PLAIN = logging.Formatter(logging.BASIC_FORMAT)
+_TEXT_FORMATTERS: weakref.WeakKeyDictionary[logging.Handler, logging.Formatter] = weakref.WeakKeyDictionary()
+
+
+def install_filter(logger: logging.Logger, log_format: str | None = None) -> None:
+    """Put the filter on each of ``logger``'s handlers (once); with ``log_format``, also its
+    formatter: JSON with request ids, or back to plain text from JSON."""
     for handler in logger.handlers:
         if not any(isinstance(f, RedactingFilter) for f in handler.filters):
             handler.addFilter(FILTER)
+        if log_format == JSON:
+            if handler.formatter is not JSON_FORMATTER:
+                _TEXT_FORMATTERS[handler] = handler.formatter or _PLAIN  # given back if text returns
+                handler.setFormatter(JSON_FORMATTER)
+            if REQUEST_IDS not in handler.filters:
+                handler.addFilter(REQUEST_IDS)
+        elif log_format is not None and handler.formatter is JSON_FORMATTER:
+            handler.setFormatter(_TEXT_FORMATTERS.pop(handler, _PLAIN))
+            handler.removeFilter(REQUEST_IDS)
 
 
-def configure_logging(level: int | str) -> None:
-    """The service's logging: ``basicConfig`` as before, then the filter on the root handlers
-    and on gunicorn's, when gunicorn has already set them up (app built in a worker)."""
+def configure_logging(level: int | str, log_format: str = "text") -> None:
+    """The service's logging: ``basicConfig`` as before, then the filter (and, for ``json``, the
+    JSON formatter) on the root handlers and on gunicorn's, when gunicorn has already set them up
+    (app built in a worker)."""
     logging.basicConfig(level=level)
-    install_filter(logging.getLogger())
+    install_filter(logging.getLogger(), log_format)
     for name in GUNICORN_LOGGERS:
-        install_filter(logging.getLogger(name))
+        install_filter(logging.getLogger(name), log_format)
 
 
 class RedactingLogger(Logger):
-    """gunicorn's logger (``logger_class``) with the filter on its error and access handlers."""
+    """gunicorn's logger (``logger_class``) with the filter on its error and access handlers, and
+    with ``CONNECTOR_LOG_FORMAT=json``, JSON lines: access lines with the request id, method,
+    path (query masked), status and duration."""
 
     def setup(self, cfg: Any) -> None:
         super().setup(cfg)
-        install_filter(logging.getLogger())  # a logconfig_dict may have replaced them
+        self.json = os.environ.get("CONNECTOR_LOG_FORMAT", "").strip().lower() == JSON
+        log_format = JSON if self.json else None
+        install_filter(logging.getLogger(), log_format)  # a logconfig_dict may have replaced them
         for log in (self.error_log, self.access_log):
-            install_filter(log)
+            install_filter(log, log_format)
 
     def atoms(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> dict[str, Any]:
         atoms = super().atoms(resp, req, environ, request_time)
@@ -129,3 +194,28 @@ class RedactingLogger(Logger):
             if isinstance(atoms.get(key), str):
                 atoms[key] = redact(atoms[key])
         return atoms
+
+    def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> None:
+        if not getattr(self, "json", False):
+            super().access(resp, req, environ, request_time)
+            return
+        if not self.access_log_enabled:
+            return
+        path = scrub(redact(req.uri or req.path or "-"))
+        status = getattr(resp, "status_code", None)
+        self.access_log.info(
+            "%s %s %s",
+            req.method,
+            path,
+            status,
+            extra={
+                "request_id": environ.get(ENVIRON_KEY),
+                "method": req.method,
+                "path": path,
+                "status": status,
+                "duration_ms": round(request_time.total_seconds() * 1000, 3),
+                "bytes": getattr(resp, "sent", None),
+                "remote_addr": environ.get("REMOTE_ADDR"),
+                "user_agent": environ.get("HTTP_USER_AGENT"),
+            },
+        )

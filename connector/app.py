@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 from flask import Flask, Response, current_app, request
 
+from connector import metrics, request_ids
 from connector.config import Settings
 from connector.declarations import Catalog, validate_catalogs
 from connector.docs import render_docs
@@ -52,6 +53,7 @@ def _services(catalog: Catalog, settings: Settings, config: UpstreamSettings) ->
             session=build_session(config),
             config=config,
             on_response=service.on_response,
+            labels=(catalog.name, service.name),
         )
     return services
 
@@ -80,11 +82,13 @@ def create_app(config: Mapping[str, Any] | None = None, catalogs: list[Catalog] 
     settings = Settings.load(config)
     from connector.accesslog import configure_logging  # masks capabilities in every log line
 
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     app = Flask(__name__)
     app.json = OrjsonProvider(app)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     register_error_handlers(app)
+    request_ids.install(app)
+    metrics.instrument(app)  # its clock starts first: registered last, inserted in front
 
     if catalogs is None:
         catalogs = discover(settings.catalogs)
@@ -325,6 +329,12 @@ def _add_service_routes(app: Flask, catalogs: list[Catalog]) -> None:
     @app.get("/healthz")
     def healthz() -> Response:
         return json_response({"status": "ok"})
+
+    @app.get("/metrics", endpoint="metrics")
+    def prometheus_metrics() -> Response:
+        runtime = runtime_of(current_app)
+        body, content_type = metrics.exposition(runtime.engine, runtime.catalogs, request.headers.get("Accept"))
+        return Response(body, content_type=content_type)
 
     @app.get("/readyz")
     def readyz() -> Response:

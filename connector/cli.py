@@ -17,6 +17,18 @@ def main() -> None:
     """Connector: low-code integration connectors served over HTTP."""
 
 
+def metrics_directory(data_dir: str, port: int) -> str:
+    """prometheus-client's multiprocess directory for this instance (``PROMETHEUS_MULTIPROC_DIR`` if
+    set, else one per port in the data directory), emptied: each run counts from zero, and files of
+    another run's processes would be added in."""
+    configured = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    directory = Path(configured) if configured else Path(data_dir).resolve() / f"metrics-{port}"
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):
+        stale.unlink()
+    return str(directory)
+
+
 def control_socket_path(data_dir: str, port: int) -> str:
     """This instance's gunicorn control socket (for ``gunicornc -s``), in its data directory."""
     directory = Path(data_dir).resolve()
@@ -47,6 +59,10 @@ def serve(host: str, port: int, sandbox: bool, workers: int | None, threads: int
         overrides["SANDBOX"] = True
     if "CONNECTOR_PUBLIC_URL" not in os.environ:
         overrides["PUBLIC_URL"] = f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}"
+    # Every worker process counts into its own file there and a scrape of /metrics adds them up; set
+    # before anything imports prometheus_client (connector.metrics imports it on first use).
+    own_metrics_dir = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir = metrics_directory(Settings.load(overrides).data_dir, port)
     # Built before forking (preload): specs are generated once and the sandbox, if any, runs in
     # this master process where every worker reaches it over loopback.
     app = create_app(overrides)
@@ -56,14 +72,13 @@ def serve(host: str, port: int, sandbox: bool, workers: int | None, threads: int
     if workers is None:
         # in-memory rate-limit counters are per process: one process keeps the documented limit
         workers = 2 if shared_limits else 1
-    elif workers > 1 and not shared_limits:
-        click.echo(
-            f"warning: {workers} workers with in-memory rate limits allow up to {workers}x the limit per "
-            "credential; set CONNECTOR_RATELIMIT_STORAGE_URL=redis://... to share them",
-            err=True,
-        )
-
     settings: Settings = runtime.settings
+    say = _say(settings)
+    if workers > 1 and not shared_limits:
+        say(
+            f"warning: {workers} workers with in-memory rate limits allow up to {workers}x the limit per "
+            "credential; set CONNECTOR_RATELIMIT_STORAGE_URL=redis://... to share them"
+        )
     control_socket = control_socket_path(settings.data_dir, port)
 
     class Server(BaseApplication):
@@ -93,8 +108,26 @@ def serve(host: str, port: int, sandbox: bool, workers: int | None, threads: int
         def load(self) -> Any:
             return app
 
-    click.echo(f"Serving on http://{host}:{port}  (each connector and its docs: http://{host}:{port}/)", err=True)
-    Server().run()
+    say(f"Serving on http://{host}:{port}  (each connector and its docs: http://{host}:{port}/)")
+    master = os.getpid()
+    try:
+        Server().run()
+    finally:
+        if own_metrics_dir and os.getpid() == master:  # workers leave through here too, when they exit
+            import shutil
+
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _say(settings: Settings) -> Any:
+    """How ``serve`` tells the operator something: on stderr, or as a log line when logs are JSON
+    (so that every line a log shipper reads parses)."""
+    if settings.log_format == "json":
+        import logging
+
+        logger = logging.getLogger("connector.cli")
+        return lambda message: logger.log(logging.WARNING if message.startswith("warning") else logging.INFO, message)
+    return lambda message: click.echo(message, err=True)
 
 
 @main.command()
@@ -152,15 +185,29 @@ def migrate() -> None:
 
 
 @main.command()
-def worker() -> None:
+@click.option(
+    "--metrics-port",
+    type=int,
+    default=None,
+    help="Serve Prometheus metrics (delivery attempts, outbox gauges) at http://HOST:PORT/metrics.",
+)
+@click.option("--metrics-host", default="127.0.0.1", show_default=True, help="Interface of --metrics-port.")
+def worker(metrics_port: int | None, metrics_host: str) -> None:
     """Deliver webhook events from the outbox (any number of these against one PostgreSQL)."""
     import signal
     import threading
 
     from connector.app import create_app, create_worker
+    from connector.wiring import runtime_of
 
     app = create_app()
     delivery = create_worker(app)
+    if metrics_port is not None:
+        from connector import metrics
+
+        runtime = runtime_of(app)
+        metrics.serve_metrics(runtime.engine, runtime.catalogs, metrics_host, metrics_port)
+        click.echo(f"metrics on http://{metrics_host}:{metrics_port}/metrics", err=True)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

@@ -24,6 +24,17 @@ class Setting:
     cast: type = str
 
 
+LOG_FORMATS = ("text", "json")
+
+
+def _log_format(value: Any) -> str:
+    """``text`` or ``json``; anything else stops the start-up with the choices named."""
+    text = str(value).strip().lower()
+    if text not in LOG_FORMATS:
+        raise ValueError(f"CONNECTOR_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, not {value!r}")
+    return text
+
+
 def _bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -66,6 +77,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("UPSTREAM_RETRY_AFTER_CAP", 30.0, "Longest upstream Retry-After honoured, in seconds.", float),
     Setting("UPSTREAM_POOL_SIZE", 32, "Pooled upstream connections kept per host.", int),
     Setting("LOG_LEVEL", "INFO", "Log level of the service."),
+    Setting(
+        "LOG_FORMAT",
+        "text",
+        "text: plain log lines; json: one JSON object a line (time, level, logger, message, request_id and, on "
+        "access lines, method, path, status, duration_ms), redacted like the text lines.",
+        _log_format,
+    ),
     Setting(
         "DATA_DIR",
         ".connector",

@@ -15,6 +15,7 @@ from limits import parse
 from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
+from connector import metrics
 from connector.errors import Problem
 from connector.vault import credential_digest
 
@@ -59,12 +60,14 @@ class CredentialLimit:
         self.description = rate
         self.strategy = storage.strategy
         self.scope = scope
+        self.connector = scope.removeprefix("connector:")  # the label of its rejections in metrics
 
     def hit(self, credential: str) -> None:
         """Count one call, or raise 429 with the seconds until the window lets one through."""
         key = credential_digest(credential)
         if self.strategy.hit(self.item, self.scope, key):
             return
+        metrics.rate_limited(self.connector)
         reset_at = self.strategy.get_window_stats(self.item, self.scope, key).reset_time
         wait = max(1, min(math.ceil(reset_at - time.time()), self.item.get_expiry()))
         raise Problem(

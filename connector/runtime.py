@@ -15,6 +15,7 @@ import orjson
 from flask import Blueprint, Response, request
 from marshmallow import Schema, ValidationError, fields
 
+from connector import metrics
 from connector.declarations import Catalog, Operation
 from connector.errors import Problem, validation_problem
 from connector.idempotency import HEADER, REPLAYED_HEADER, StoredResponse, check_key, fingerprint, scope_of
@@ -192,6 +193,7 @@ def make_view(
         if isinstance(outcome, StoredResponse):
             replay = Response(outcome.body, status=outcome.status, mimetype=outcome.content_type)
             replay.headers[REPLAYED_HEADER] = "true"
+            metrics.idempotent_replay(catalog.name, operation.key)
             return replay
         try:
             response = run(data, credential)

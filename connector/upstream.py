@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import http.cookiejar
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -27,6 +28,7 @@ from requests import PreparedRequest
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from connector import metrics
 from connector.errors import Problem
 
 log = logging.getLogger(__name__)
@@ -149,6 +151,7 @@ class UpstreamService:
     session: requests.Session
     config: UpstreamSettings
     on_response: ResponseHook | None = None
+    labels: tuple[str, str] | None = None  # (connector, service) in metrics; None: ("", name)
 
     @cached_property
     def respond(self) -> ResponseHook:
@@ -220,15 +223,19 @@ class UpstreamCall:
             data = orjson.dumps(json)
             headers = {**headers, "Content-Type": "application/json"}
         url = service.base_url + path
+        started = time.perf_counter()
         try:
             response = service.adapter.send(
                 _prepare(method, url, params, data, headers), timeout=(config.connect_timeout, read_timeout)
             )
         except requests.Timeout:
+            metrics.upstream_call(service, method, "timeout", started)
             raise Problem(504, f"{service.name} did not answer in time.") from None
         except requests.RequestException as exc:
+            metrics.upstream_call(service, method, "unreachable", started)
             log.warning("upstream %s unreachable: %s", service.name, type(exc).__name__)
             raise Problem(502, f"{service.name} could not be reached.") from None
+        metrics.upstream_call(service, method, response.status_code, started)
         return service.respond(UpstreamResponse(service.name, method, path, response))
 
 

@@ -41,6 +41,7 @@ import requests
 import sqlalchemy as sa
 from standardwebhooks import Webhook
 
+from connector import metrics
 from connector.webhooks import heartbeats, outbox
 from connector.webhooks import subscriptions as leases
 from connector.webhooks.deadlines import WATCHDOG, Watchdog, enforce_deadlines
@@ -321,7 +322,8 @@ class Worker:
             "webhook-timestamp": str(int(timestamp.timestamp())),
             "webhook-signature": signer.sign(webhook_id, timestamp, payload.decode()),
         }
-        return self.sender(url, payload, headers)
+        started = time.perf_counter()
+        return metrics.delivery_attempt(self.sender(url, payload, headers), started)
 
     def _record_failure(self, connection: sa.Connection, lease: Lease, event: Any, attempt: Attempt) -> str:
         """Write a failed attempt, fenced by the lease; returns the event's new status ("pending" =

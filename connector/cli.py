@@ -251,7 +251,9 @@ def _pairs(values: tuple[str, ...], option: str, example: str) -> dict[str, str]
     help="A field of the import action every call carries, e.g. mode=update (repeat for several).",
 )
 @click.option("--action", "action_key", default=None, help="The import action, when the connector has several.")
-@click.option("--batch-size", default=1000, show_default=True, type=int, help="Rows per call.")
+@click.option(
+    "--batch-size", default=None, type=int, help="Rows per call [default: 1000, or the action's maximum when smaller]."
+)
 @click.option("--sheet", default=None, help="The worksheet of an xlsx workbook [default: the first].")
 @click.option(
     "--rejects",
@@ -276,7 +278,7 @@ def import_(
     mappings: tuple[str, ...],
     settings: tuple[str, ...],
     action_key: str | None,
-    batch_size: int,
+    batch_size: int | None,
     sheet: str | None,
     rejects: Path | None,
     state: Path | None,

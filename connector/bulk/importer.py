@@ -26,6 +26,8 @@ from connector.declarations import Catalog, Operation
 from connector.errors import flatten_errors
 from connector.runtime import TextInput
 
+DEFAULT_BATCH = 1000
+
 
 class ImportProblem(Exception):
     """Found before anything was sent: the options, the file or its columns. Nothing was sent."""
@@ -40,7 +42,7 @@ class Request:
     list_value: str | None = None
     columns: dict[str, str] = field(default_factory=dict)  # --map column=field
     settings: dict[str, str] = field(default_factory=dict)  # --set field=value
-    batch_size: int = 1000
+    batch_size: int | None = None  # None: DEFAULT_BATCH, or the action's maximum when smaller
     action: str | None = None
     sheet: str | None = None
 
@@ -115,7 +117,8 @@ def common_fields(request: Request, action: ImportsRows) -> tuple[dict[str, Any]
 def prepare(request: Request) -> Prepared:
     """Read, map, validate and plan: every check before the first call."""
     action = import_action(request.catalog, request.action)
-    if not 1 <= request.batch_size <= action.max_rows:
+    size = min(DEFAULT_BATCH, action.max_rows) if request.batch_size is None else request.batch_size
+    if not 1 <= size <= action.max_rows:
         raise ImportProblem(f"--batch-size must be from 1 to {action.max_rows} ({action.key} takes at most that)")
     common, loaded = common_fields(request, action)
     try:
@@ -128,7 +131,7 @@ def prepare(request: Request) -> Prepared:
         raise ImportProblem(str(error)) from None
     good, rejects = validate_rows(sheet, columns, action, loaded)
     try:
-        calls = plan(good, action, common, loaded, request.batch_size)
+        calls = plan(good, action, common, loaded, size)
     except ValueError as error:
         raise ImportProblem(str(error)) from None
     operations = {op.key: op for op in request.catalog.instances}

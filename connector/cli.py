@@ -330,6 +330,9 @@ def import_(
         prepared = prepare(request)
     except ImportProblem as error:
         raise click.UsageError(str(error)) from None
+    except KeyboardInterrupt:
+        click.echo("interrupted before anything was sent", err=True)
+        sys.exit(130)
     rejects = rejects or file.with_name(f"{file.stem}.rejects.csv")
     done = Done(state or file.with_name(f"{file.stem}.import-state.jsonl"))
     written = finish_rejects(rejects, prepared, None)

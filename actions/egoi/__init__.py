@@ -83,6 +83,7 @@ catalog = Catalog(
         'codes at /_sandbox/verify, and POST /_sandbox/verify/clock {"advance": seconds} moves its clock. '
         "Webhooks registered with it are called over real HTTP when contacts change and messages move through "
         "their statuses (SMS to 351-910000999 fail, email to bounce@example.com bounces); "
-        "GET /_sandbox/webhooks/log lists the callbacks made."
+        "GET /_sandbox/webhooks/log lists the callbacks made. Bulk imports run in the background, in order; "
+        "GET /_sandbox/imports lists them with their reports, and GET /_sandbox/requests counts the calls answered."
     ),
 )

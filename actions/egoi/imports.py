@@ -123,8 +123,9 @@ class ImportContacts(ImportsRows, Action):
     operation_id = "ImportContacts"
     summary = "Import contacts into a list"
     description = (
-        "Sends 2 to 10000 contacts to E-goi in one bulk import into a list; E-goi imports them in the background, "
-        "and Get import status says when it is done."
+        "Sends 2 to 10000 contacts to E-goi in one bulk import into a list; each contact needs the field it is "
+        "matched on (email, or cellphone with compare_field). E-goi imports them in the background, and Get import "
+        "status says when it is done."
     )
     visibility = "advanced"
     Input = ImportContactsInput

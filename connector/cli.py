@@ -216,14 +216,18 @@ def sandbox(host: str, port: int, names: tuple[str, ...]) -> None:
         server.server_close()
 
 
-def _pairs(values: tuple[str, ...], option: str, example: str) -> dict[str, str]:
-    pairs = {}
+def _pairs(values: tuple[str, ...], option: str, example: str) -> list[tuple[str, str]]:
+    pairs = []
     for value in values:
         name, equals, text = value.partition("=")
         if not equals or not name.strip():
             raise click.BadParameter(f"expected NAME=VALUE, e.g. {example}; got {value!r}", param_hint=option)
-        pairs[name.strip()] = text.strip()
+        pairs.append((name.strip(), text.strip()))
     return pairs
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 @main.command("import")
@@ -320,7 +324,7 @@ def import_(
         file,
         catalog,
         list_value,
-        _pairs(mappings, "--map", "'E-mail=email'"),
+        dict(_pairs(mappings, "--map", "'E-mail=email'")),
         _pairs(settings, "--set", "mode=update"),
         batch_size,
         action_key,
@@ -337,7 +341,7 @@ def import_(
     done = Done(state or file.with_name(f"{file.stem}.import-state.jsonl"))
     written = finish_rejects(rejects, prepared, None)
     click.echo(
-        f"{prepared.rows_read} rows read: {prepared.good} valid, {len(prepared.rejects)} rejected"
+        f"{_count(prepared.rows_read, 'row')} read: {prepared.good} valid, {len(prepared.rejects)} rejected"
         + (f" (see {written})" if written else "")
     )
     client = ActionClient(url, catalog.name, catalog.credential.header, api_key)
@@ -362,12 +366,12 @@ def import_(
     finally:
         written = finish_rejects(rejects, prepared, report)
     click.echo(
-        f"{report.rows_sent} rows sent in {report.bulk_calls + report.single_calls} calls "
+        f"{_count(report.rows_sent, 'row')} sent in {_count(report.bulk_calls + report.single_calls, 'call')} "
         f"({report.bulk_calls} bulk, {report.single_calls} single, {report.replayed} answered from an earlier run), "
         f"{report.rows_existing} already in the list, {report.rows_done_before} done by an earlier run"
     )
     if report.failures:
-        click.echo(f"{len(report.failures)} rows refused by the service (see {written})", err=True)
+        click.echo(f"{_count(len(report.failures), 'row')} refused by the service (see {written})", err=True)
         code = code or 1
     if report.finished is True:
         click.echo(f"{catalog.title} finished importing")

@@ -33,8 +33,9 @@ class ImportsRows:
     @property
     def row_schema(self) -> Schema:
         """The schema of one row: the nested schema of the items of ``rows_field``."""
-        rows = self.input_schema.fields[self.rows_field]
-        assert isinstance(rows, f.List) and isinstance(rows.inner, f.Nested), "rows_field must be a List of Nested"
+        rows = self.input_schema.fields.get(self.rows_field)
+        if not (isinstance(rows, f.List) and isinstance(rows.inner, f.Nested)):
+            raise TypeError(f"{type(self).__name__}.rows_field must name a List of Nested field of its input")
         return rows.inner.schema
 
     def extra_column(self, column: str) -> bool:

@@ -41,7 +41,7 @@ class Request:
     catalog: Catalog
     list_value: str | None = None
     columns: dict[str, str] = field(default_factory=dict)  # --map column=field
-    settings: dict[str, str] = field(default_factory=dict)  # --set field=value
+    settings: list[tuple[str, str]] = field(default_factory=list)  # --set field=value, a list field repeated
     batch_size: int | None = None  # None: DEFAULT_BATCH, or the action's maximum when smaller
     action: str | None = None
     sheet: str | None = None
@@ -92,7 +92,7 @@ def import_action(catalog: Catalog, key: str | None) -> ImportsRows:
 def common_fields(request: Request, action: ImportsRows) -> tuple[dict[str, Any], dict[str, Any]]:
     """The fields every call shares (--list, --set), as sent and as the action's schema loads them."""
     schema = action.input_schema
-    pairs = list(request.settings.items())
+    pairs = list(request.settings)
     if request.list_value is not None:
         if action.list_field is None:
             raise ImportProblem(f"{action.key} takes no list: leave out --list")
@@ -100,7 +100,9 @@ def common_fields(request: Request, action: ImportsRows) -> tuple[dict[str, Any]
     allowed = set(TextInput(schema).converters) - {action.rows_field}
     unknown = sorted({name for name, _ in pairs if name not in allowed})
     if unknown:
-        raise ImportProblem(f"--set names unknown fields: {', '.join(unknown)}; the fields are: {', '.join(allowed)}")
+        raise ImportProblem(
+            f"--set names unknown fields: {', '.join(unknown)}; the fields are: {', '.join(sorted(allowed))}"
+        )
     common = TextInput(schema).read(MultiDict(pairs))
     try:
         loaded = schema.load(common, partial=(action.rows_field,))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,7 +56,7 @@ def _csv(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as error:
         raise SheetError(f"{path} is not UTF-8 text (save the CSV as UTF-8): {error}") from None
-    first_line = text.split("\n", 1)[0]
+    first_line = re.sub(r'"[^"]*"', "", text.split("\n", 1)[0])  # separators inside quotes do not count
     delimiter = max((",", ";", "\t"), key=first_line.count)
     records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     if not records:

@@ -240,7 +240,7 @@ def test_import_rejects_bad_rows_exactly_and_sends_the_good_ones_once(service, t
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     assert "7 rows read: 3 valid, 4 rejected" in done.stdout
-    assert "3 rows sent in 1 calls (1 bulk, 0 single" in done.stdout
+    assert "3 rows sent in 1 call (1 bulk, 0 single" in done.stdout
     assert "E-goi finished importing" in done.stdout
     assert (tmp_path / "people.rejects.csv").read_text(encoding="utf-8").replace("\r\n", "\n") == REJECTS
 
@@ -260,7 +260,7 @@ def test_a_lone_row_goes_through_create_contact(service, tmp_path):
     before = len(sandbox_imports(service))
     done = subprocess.run(importer(service, path), cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "1 rows sent in 1 calls (0 bulk, 1 single" in done.stdout
+    assert "1 row sent in 1 call (0 bulk, 1 single" in done.stdout
     assert len(sandbox_imports(service)) == before
     assert [c["first_name"] for c in contacts_in_list(service) if c["email"] == "lone@example.com"] == ["Lone"]
 

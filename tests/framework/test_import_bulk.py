@@ -75,9 +75,9 @@ def write(path: Path, text: str) -> Path:
 # --- sheets -------------------------------------------------------------------------------------
 
 
-def test_csv_with_a_byte_order_mark_and_semicolons(tmp_path):
-    sheet = read_sheet(write(tmp_path / "a.csv", '\ufeffName;Age\nAna;31\n;\n"Rui; Jr";\n'))
-    assert sheet.header == ["Name", "Age"]
+def test_csv_with_a_byte_order_mark_and_semicolons_and_a_comma_in_a_quoted_header(tmp_path):
+    sheet = read_sheet(write(tmp_path / "a.csv", '\ufeffName;"Age, in years"\nAna;31\n;\n"Rui; Jr";\n'))
+    assert sheet.header == ["Name", "Age, in years"]
     assert sheet.rows == [(2, ["Ana", "31"]), (4, ["Rui; Jr", ""])]  # the blank row 3 is no row
 
 
@@ -129,7 +129,7 @@ def test_prepare_validates_every_row_and_plans_keyed_batches(tmp_path):
         tmp_path / "p.csv",
         "name,age,born\nAna,31,1990-01-31\nRui,abc,\nEva,,2023-02-30\n,5,\nJo,2,\nMia,,\nLeo,,\nTom,,\n",
     )
-    prepared = prepare(Request(path, CATALOG, list_value="7", settings={"loud": "true"}, batch_size=2))
+    prepared = prepare(Request(path, CATALOG, list_value="7", settings=[("loud", "true")], batch_size=2))
     assert [(r.row, r.field, r.value) for r in prepared.rejects] == [
         (3, "age", "abc"),
         (4, "born", "2023-02-30"),
@@ -142,7 +142,7 @@ def test_prepare_validates_every_row_and_plans_keyed_batches(tmp_path):
         "group": 7,
         "people": [{"name": "Ana", "age": 31, "born": "1990-01-31"}, {"name": "Jo", "age": 2}],
     }
-    again = prepare(Request(path, CATALOG, list_value="7", settings={"loud": "true"}, batch_size=2))
+    again = prepare(Request(path, CATALOG, list_value="7", settings=[("loud", "true")], batch_size=2))
     assert [c.key for c in again.calls] == [c.key for c in prepared.calls]
 
 
@@ -157,7 +157,7 @@ def test_a_lone_valid_row_goes_through_the_single_action(tmp_path):
     [
         ({}, r"group: Missing data for required field\. \(give it with --list\)"),
         ({"list_value": "x"}, "group: Not a valid id: expected a whole number"),
-        ({"list_value": "1", "settings": {"people": "x"}}, "--set names unknown fields: people"),
+        ({"list_value": "1", "settings": [("people", "x")]}, "--set names unknown fields: people"),
         ({"list_value": "1", "batch_size": 4}, "--batch-size must be from 1 to 3"),
     ],
 )

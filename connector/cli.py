@@ -232,13 +232,18 @@ def _count(number: int, noun: str) -> str:
 
 @main.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--connector", "connector_name", required=True, help="The connector to import into, e.g. egoi.")
+@click.option(
+    "--connector",
+    "connector_name",
+    required=True,
+    help="The connector to import into (its name, as in /<name>/actions/...).",
+)
 @click.option("--list", "list_value", default=None, help="The list to import into (the import action's list field).")
 @click.option("--url", default="http://localhost:8000", show_default=True, help="The running service.")
 @click.option(
     "--api-key",
     default=None,
-    help="The API key passed to the service; default: the <CONNECTOR>_API_KEY environment variable (EGOI_API_KEY...).",
+    help="The API key passed to the service; default: the <CONNECTOR>_API_KEY environment variable (the name in capitals).",
 )
 @click.option(
     "--map",

@@ -250,7 +250,7 @@ def test_5xx_and_connection_failures_are_retried_with_backoff_then_given_up():
     assert waits == [0.5, 1.0]
 
     responses.reset()
-    responses.post(ENDPOINT, status=502, json={"detail": "E-goi is down"})
+    responses.post(ENDPOINT, status=502, json={"detail": "the vendor is down"})
     waits.clear()
     with pytest.raises(Unavailable, match="answered 502"):
         client(waits).call("add_people", {}, "k")

@@ -146,6 +146,20 @@ def test_prepare_validates_every_row_and_plans_keyed_batches(tmp_path):
     assert [c.key for c in again.calls] == [c.key for c in prepared.calls]
 
 
+def test_an_xlsx_sheet_is_imported_like_a_csv(tmp_path):
+    book = Workbook()
+    book.active.title = "Ignored"
+    sheet = book.create_sheet("People")
+    for row in (["Full Name", "Age", "Born"], ["Ana", 31, dt.datetime(1990, 1, 31)], ["Rui", -1, None]):
+        sheet.append(row)
+    book.save(tmp_path / "p.xlsx")
+    prepared = prepare(Request(tmp_path / "p.xlsx", CATALOG, list_value="7", sheet="People"))
+    assert [(r.row, r.column, r.field, r.value) for r in prepared.rejects] == [(3, "Age", "age", "-1")]
+    assert [(c.action, c.body) for c in prepared.calls] == [
+        ("add_person", {"name": "Ana", "age": 31, "born": "1990-01-31", "group": 7})
+    ]
+
+
 def test_a_lone_valid_row_goes_through_the_single_action(tmp_path):
     path = write(tmp_path / "p.csv", "name\nAna\n")
     (call,) = prepare(Request(path, CATALOG, list_value="7")).calls

@@ -264,5 +264,174 @@ def sandbox(host: str, port: int, names: tuple[str, ...]) -> None:
         server.server_close()
 
 
+def _pairs(values: tuple[str, ...], option: str, example: str) -> list[tuple[str, str]]:
+    pairs = []
+    for value in values:
+        name, equals, text = value.partition("=")
+        if not equals or not name.strip():
+            raise click.BadParameter(f"expected NAME=VALUE, e.g. {example}; got {value!r}", param_hint=option)
+        pairs.append((name.strip(), text.strip()))
+    return pairs
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--connector",
+    "connector_name",
+    required=True,
+    help="The connector to import into (its name, as in /<name>/actions/...).",
+)
+@click.option("--list", "list_value", default=None, help="The list to import into (the import action's list field).")
+@click.option("--url", default="http://localhost:8000", show_default=True, help="The running service.")
+@click.option(
+    "--api-key",
+    default=None,
+    help="The API key passed to the service; default: the <CONNECTOR>_API_KEY environment variable (the name in capitals).",
+)
+@click.option(
+    "--map",
+    "mappings",
+    multiple=True,
+    metavar="COLUMN=FIELD",
+    help="Fill FIELD from COLUMN (repeat for several); COLUMN= skips a column. Other columns match fields by name.",
+)
+@click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="FIELD=VALUE",
+    help="A field of the import action every call carries, e.g. mode=update (repeat for several).",
+)
+@click.option("--action", "action_key", default=None, help="The import action, when the connector has several.")
+@click.option(
+    "--batch-size", default=None, type=int, help="Rows per call [default: 1000, or the action's maximum when smaller]."
+)
+@click.option("--sheet", default=None, help="The worksheet of an xlsx workbook [default: the first].")
+@click.option(
+    "--rejects",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where the rejected rows go [default: FILE without its suffix + .rejects.csv].",
+)
+@click.option(
+    "--state",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The file that records the calls done, for a re-run to skip [default: FILE without its suffix + .import-state.jsonl].",
+)
+@click.option("--wait/--no-wait", default=True, show_default=True, help="Wait until the vendor has finished importing.")
+@click.option("--wait-timeout", default=600.0, show_default=True, type=float, help="Seconds to wait for that.")
+def import_(
+    file: Path,
+    connector_name: str,
+    list_value: str | None,
+    url: str,
+    api_key: str | None,
+    mappings: tuple[str, ...],
+    settings: tuple[str, ...],
+    action_key: str | None,
+    batch_size: int | None,
+    sheet: str | None,
+    rejects: Path | None,
+    state: Path | None,
+    wait: bool,
+    wait_timeout: float,
+) -> None:
+    """Import the rows of a CSV or xlsx FILE through a running service, with a progress bar.
+
+    Every row is checked with the import action's own schema before anything is sent; rejected
+    rows go to the rejects CSV (row, column, field, value, error) and the rest are sent in batches.
+    Interrupted (Ctrl+C, a crash), the same command again resumes: what was done is skipped and
+    nothing is sent twice."""
+    import signal
+
+    from connector.bulk.batches import Done
+    from connector.bulk.client import ActionClient, Refused, Unavailable
+    from connector.bulk.display import progress_bar
+    from connector.bulk.importer import (
+        ImportProblem,
+        Report,
+        Request,
+        finish_rejects,
+        prepare,
+        rows_done,
+        send,
+        wait_until_finished,
+    )
+    from connector.registry import discover
+
+    variable = f"{connector_name.upper()}_API_KEY"
+    api_key = api_key or os.environ.get(variable)
+    if not api_key:
+        raise click.UsageError(f"give the API key with --api-key or the {variable} environment variable")
+    try:
+        catalog = discover(connector_name)[0]
+    except LookupError as error:
+        raise click.UsageError(str(error)) from None
+    request = Request(
+        file,
+        catalog,
+        list_value,
+        dict(_pairs(mappings, "--map", "'E-mail=email'")),
+        _pairs(settings, "--set", "mode=update"),
+        batch_size,
+        action_key,
+        sheet,
+    )
+    try:
+        prepared = prepare(request)
+    except ImportProblem as error:
+        raise click.UsageError(str(error)) from None
+    except KeyboardInterrupt:
+        click.echo("interrupted before anything was sent", err=True)
+        sys.exit(130)
+    rejects = rejects or file.with_name(f"{file.stem}.rejects.csv")
+    done = Done(state or file.with_name(f"{file.stem}.import-state.jsonl"))
+    written = finish_rejects(rejects, prepared, None)
+    click.echo(
+        f"{_count(prepared.rows_read, 'row')} read: {prepared.good} valid, {len(prepared.rejects)} rejected"
+        + (f" (see {written})" if written else "")
+    )
+    client = ActionClient(url, catalog.name, catalog.credential.header, api_key)
+    report = Report()
+
+    def stop(*_: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    code = 0
+    try:
+        with progress_bar(f"{catalog.title} {prepared.action.key}", prepared.good, rows_done(prepared, done)) as bar:
+            send(prepared, client, done, bar, report)
+            if wait:
+                report.finished = wait_until_finished(prepared, client, bar, wait_timeout)
+    except KeyboardInterrupt:
+        click.echo("interrupted: run the same command again to resume; what was done is skipped", err=True)
+        code = 130
+    except (Refused, Unavailable) as error:
+        click.echo(f"stopped: {error}; run the same command again to resume", err=True)
+        code = 1
+    finally:
+        written = finish_rejects(rejects, prepared, report)
+    click.echo(
+        f"{_count(report.rows_sent, 'row')} sent in {_count(report.bulk_calls + report.single_calls, 'call')} "
+        f"({report.bulk_calls} bulk, {report.single_calls} single, {report.replayed} answered from an earlier run), "
+        f"{report.rows_existing} already in the list, {report.rows_done_before} done by an earlier run"
+    )
+    if report.failures:
+        click.echo(f"{_count(len(report.failures), 'row')} refused by the service (see {written})", err=True)
+        code = code or 1
+    if report.finished is True:
+        click.echo(f"{catalog.title} finished importing")
+    elif report.finished is False:
+        click.echo(f"{catalog.title} is still importing after {wait_timeout:g} s; ask {prepared.action.status_action}")
+    sys.exit(code)
+
+
 if __name__ == "__main__":  # last, so that every command above is registered
     main()

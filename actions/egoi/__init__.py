@@ -6,7 +6,7 @@ under the ``connector.triggers`` entry-point group and attached to this catalog 
 
 from __future__ import annotations
 
-from actions.egoi import automations, campaigns, contacts, email, lookups, messages, sms, tags, verify
+from actions.egoi import automations, campaigns, contacts, email, imports, lookups, messages, sms, tags, verify
 from actions.egoi.responses import marketing_response, transactional_response
 from connector.declarations import Catalog, Credential, Service
 
@@ -22,7 +22,7 @@ catalog = Catalog(
     title="E-goi",
     description=(
         "E-goi is a multichannel marketing automation platform: email, SMS, voice, push and forms. "
-        "This connector finds, creates and updates contacts with their extra fields, attaches and detaches "
+        "This connector finds, creates, updates and bulk-imports contacts with their extra fields, attaches and detaches "
         "tags, lists campaigns and automations, sends transactional SMS and email (one or in batches, with "
         "merge tags and scheduling) and sends and checks verification codes."
     ),
@@ -57,6 +57,7 @@ catalog = Catalog(
     # Each module lists its operations; this order is the order of the specs and the docs.
     operations=(
         *contacts.OPERATIONS,
+        *imports.OPERATIONS,
         *tags.OPERATIONS,
         *campaigns.OPERATIONS,
         *automations.OPERATIONS,
@@ -82,6 +83,7 @@ catalog = Catalog(
         'codes at /_sandbox/verify, and POST /_sandbox/verify/clock {"advance": seconds} moves its clock. '
         "Webhooks registered with it are called over real HTTP when contacts change and messages move through "
         "their statuses (SMS to 351-910000999 fail, email to bounce@example.com bounces); "
-        "GET /_sandbox/webhooks/log lists the callbacks made."
+        "GET /_sandbox/webhooks/log lists the callbacks made. Bulk imports run in the background, in order; "
+        "GET /_sandbox/imports lists them with their reports, and GET /_sandbox/requests counts the calls answered."
     ),
 )

@@ -13,7 +13,8 @@ case-insensitive). Any non-empty key is accepted except ``SANDBOX_INVALID_KEY``,
   ``GET|PATCH /lists/{id}/contacts/{contact_id}``, ``GET /contacts/search``,
   ``POST /lists/{id}/contacts/actions/attach-tag`` and ``.../detach-tag``, ``GET|POST /tags``;
   module ``campaigns``: ``GET /campaigns``, ``GET /automations``, ``DELETE /automations/{id}``;
-  module ``webhooks``: ``GET|POST /webhooks``, ``DELETE /webhooks/{id}``.
+  module ``webhooks``: ``GET|POST /webhooks``, ``DELETE /webhooks/{id}``; module ``imports``:
+  ``POST /lists/{id}/contacts/actions/import-bulk`` (run in the background) and ``GET /operations``.
 - Transactional API v2 under ``TRANSACTIONAL_PREFIX`` (``/slingshot/api/v2``): module ``sms``:
   ``GET /sms/senders``, ``POST /sms/messages/action/send``, ``GET /validate-phone/{number}``,
   ``DELETE /messages/{id}/action/cancel`` (and the 2020 spec's ``POST /messages/{id}/action/send``);
@@ -26,7 +27,9 @@ case-insensitive). Any non-empty key is accepted except ``SANDBOX_INVALID_KEY``,
   (``{"advance": seconds}``) moves the verification clock, so expiry can be tried without waiting;
   ``POST /_sandbox/messages/{id}/events``, ``GET|DELETE /_sandbox/webhooks/log`` and
   ``POST /_sandbox/webhooks/hold|flush|wait`` drive the webhooks, which the sandbox fires over real HTTP
-  when contacts and messages change (callback bodies and test recipients: ``sandbox.webhooks``).
+  when contacts and messages change (callback bodies and test recipients: ``sandbox.webhooks``);
+  ``GET /_sandbox/imports`` and ``POST /_sandbox/imports/hold|release`` show and pace the bulk
+  imports, and ``GET /_sandbox/requests`` counts the calls each API answered.
 
 The vocabularies below (languages, consents, patterns) are E-goi's, copied from its spec on
 purpose rather than imported from the catalog: the emulator is the oracle the connector is tested
@@ -43,7 +46,7 @@ from __future__ import annotations
 from flask import Flask
 
 # Each module adds its routes to the blueprints of core when imported.
-from actions.egoi.sandbox import campaigns, contacts, email, sms, verify, webhooks  # noqa: F401
+from actions.egoi.sandbox import campaigns, contacts, email, imports, sms, verify, webhooks  # noqa: F401
 from actions.egoi.sandbox.core import (
     MARKETING_PREFIX,
     SANDBOX_INVALID_KEY,

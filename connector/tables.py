@@ -73,6 +73,20 @@ events = sa.Table(
     sa.Index("ix_events_age", "status", "created_at"),  # retention: the oldest of a status first
 )
 
+# One row per delivery attempt of an event (written by the outbox with the event's new state), so
+# its owner sees each try: when, the subscriber's HTTP status (None: no answer), how long, why it failed.
+attempts = sa.Table(
+    "attempts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.Integer, sa.ForeignKey("events.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("attempted_at", sa.Float, nullable=False),
+    sa.Column("status_code", sa.Integer, nullable=True),
+    sa.Column("duration_ms", sa.Integer, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Index("ix_attempts_event", "event_id", "id"),
+)
+
 # Delivery workers alive: each writes ``last_seen`` every few seconds. A subscription leased by a
 # worker that fell silent can be claimed at once, without waiting for its lease to run out.
 workers = sa.Table(

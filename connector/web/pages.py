@@ -1,0 +1,119 @@
+"""Routes of the browser pages: the landing page, each connector's explorer, console and downloads.
+
+Registered by ``create_app`` after the connectors' own routes. ``/`` stays JSON for programs (any
+``Accept`` that does not prefer HTML, ``*/*`` included) and is this landing page for browsers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import flask_swagger_ui
+from flask import Blueprint, Flask, Response, render_template, request, send_from_directory
+
+from connector.declarations import Catalog
+from connector.spec.documents import Documents
+from connector.triggers import PollingTrigger, WebhookTrigger
+from connector.web.downloads import Download, downloads
+
+# Swagger UI's distribution files as the flask-swagger-ui package ships them (its VERSION file
+# names the Swagger UI release): served from here, so the explorer works without internet.
+SWAGGER_UI = Path(flask_swagger_ui.__file__).with_name("dist")
+KEY_STORAGE = "connector-api-key:"  # + connector name: the sessionStorage entry the pages share
+
+
+def wants_html() -> bool:
+    """Whether the caller prefers HTML to JSON (a browser); ``*/*`` and no Accept mean JSON."""
+    return request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One operation or trigger as the landing page lists it."""
+
+    kind: str
+    summary: str
+    description: str
+    method: str
+    path: str
+    anchor: str
+
+
+@dataclass(frozen=True)
+class Connector:
+    """What the pages show of one catalog."""
+
+    catalog: Catalog
+    operations: list[Entry]
+    triggers: list[Entry]
+    downloads: list[Download]
+
+    @property
+    def name(self) -> str:
+        return self.catalog.name
+
+    @property
+    def has_webhooks(self) -> bool:
+        return any(isinstance(op, WebhookTrigger) for op in self.catalog.instances)
+
+
+def _connector(catalog: Catalog, documents: Documents) -> Connector:
+    operations, triggers = [], []
+    for op in catalog.instances:
+        kind = (
+            "Webhook trigger"
+            if isinstance(op, WebhookTrigger)
+            else "Polling trigger"
+            if isinstance(op, PollingTrigger)
+            else "Action"
+        )
+        entry = Entry(kind, op.summary, op.description, op.method, f"/{catalog.name}{op.path}", op.key)
+        (operations if kind == "Action" else triggers).append(entry)
+    return Connector(catalog, operations, triggers, downloads(documents))
+
+
+def _file(content: bytes, filename: str, mimetype: str) -> Response:
+    return Response(content, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def register_pages(app: Flask, catalogs: list[Catalog], documents: dict[str, Documents]) -> Any:
+    """Add the pages to ``app``; returns the view of the landing page (``/`` calls it for browsers)."""
+    connectors = [_connector(c, documents[c.name]) for c in catalogs]
+    pages = Blueprint(
+        "pages", __name__, template_folder="templates", static_folder="static", static_url_path="/_static/site"
+    )
+
+    @pages.get("/_static/swagger-ui/<path:filename>")
+    def swagger_ui(filename: str) -> Response:
+        return send_from_directory(SWAGGER_UI, filename, max_age=86400)
+
+    for connector in connectors:
+        name = connector.name
+        common = {"connector": connector, "key_storage": KEY_STORAGE + name}
+        pages.add_url_rule(f"/{name}/explorer", f"{name}_explorer", partial(render_template, "explorer.html", **common))
+        if connector.has_webhooks:
+            pages.add_url_rule(
+                f"/{name}/console", f"{name}_console", partial(render_template, "console.html", **common)
+            )
+        for download in connector.downloads:
+            pages.add_url_rule(
+                f"/{name}/downloads/{download.archive_name}",
+                f"{name}_{download.platform}_zip",
+                partial(_file, download.archive, f"{name}-{download.archive_name}", "application/zip"),
+            )
+            for filename, content in download.files.items():
+                mimetype = "application/json" if filename.endswith(".json") else "application/octet-stream"
+                pages.add_url_rule(
+                    f"/{name}/downloads/{filename}",
+                    f"{name}_{download.platform}_{filename}".replace(".", "_"),
+                    partial(_file, content, filename, mimetype),
+                )
+    app.register_blueprint(pages)
+
+    def landing() -> str:
+        return render_template("landing.html", connectors=connectors)
+
+    return landing

@@ -74,8 +74,8 @@
       el("th", { scope: "row" }, s.trigger),
       el("td", { class: "url" }, s.callback_url),
       el("td", {}, el("span", { class: `badge ${s.status}` }, s.status)),
-      el("td", {}, when(s.created_at)),
-      el("td", {}, when(s.last_delivered_at)),
+      el("td", { class: "time" }, when(s.created_at)),
+      el("td", { class: "time" }, when(s.last_delivered_at)),
       el("td", {}, health(s)),
       actions);
   }
@@ -95,11 +95,11 @@
       action.append(el("button", { type: "button", class: "primary",
         onclick: () => act("Retry", () => api("POST", `/subscriptions/${sub}/deliveries/${hook}/retry`)) }, "Retry now"));
     return el("tr", { "data-webhook-id": e.webhook_id, "data-status": e.status },
-      el("td", {}, when(e.created_at)),
+      el("td", { class: "time" }, when(e.created_at)),
       el("td", {}, el("code", {}, e.webhook_id)),
       el("td", {}, el("span", { class: `badge ${e.status}` }, e.status), e.last_error && e.status !== "delivered" ? el("div", { class: "desc" }, e.last_error) : null),
       el("td", {}, attemptList(e)),
-      el("td", {}, e.status === "pending" ? when(e.next_attempt_at) : "—"),
+      el("td", { class: "time" }, e.status === "pending" ? when(e.next_attempt_at) : "—"),
       action);
   }
 

@@ -25,7 +25,8 @@ OTHER = {"Apikey": "someone-else"}
 
 
 @pytest.fixture
-def service(tmp_path):
+def service(database_url):
+    """The service on a real port in sandbox mode, on SQLite and on PostgreSQL."""
     port = free_port()
     app = create_app(
         {
@@ -33,7 +34,7 @@ def service(tmp_path):
             "PUBLIC_URL": f"http://127.0.0.1:{port}",
             "SANDBOX": True,
             "CATALOGS": "egoi",
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
+            "DATABASE_URL": database_url,
             "SECRET_KEY": Fernet.generate_key().decode(),
             "ALLOW_PRIVATE_CALLBACKS": True,
             "DELIVERY_SCHEDULE": "0.05,0.05",

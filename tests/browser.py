@@ -16,7 +16,7 @@ from serving import ROOT, running_server
 
 from connector.testing.network import free_port
 
-CHROMIUM = os.environ.get("CONNECTOR_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM = os.environ.get("TEST_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
     "--headless",
     "--no-sandbox",
@@ -52,8 +52,8 @@ def chromium() -> Iterator[Any]:
 
 
 def screenshot_dir() -> Path:
-    """Where the tests leave their screenshots: CONNECTOR_SCREENSHOTS, else a new temporary folder."""
-    named = os.environ.get("CONNECTOR_SCREENSHOTS")
+    """Where the tests leave their screenshots: TEST_SCREENSHOTS, else a new temporary folder."""
+    named = os.environ.get("TEST_SCREENSHOTS")
     directory = Path(named) if named else Path(tempfile.mkdtemp(prefix="connector-screenshots-"))
     directory.mkdir(parents=True, exist_ok=True)
     return directory

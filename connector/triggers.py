@@ -177,7 +177,12 @@ class DeliverySchema(OutputSchema):
 
     webhook_id = f.String(required=True, summary="Webhook Id", description="The webhook-id header it is sent with.")
     status = f.String(required=True, summary="Status", description="pending, delivered, failed or cancelled.")
-    attempts = f.Integer(required=True, summary="Attempts", description="Sends tried so far.")
+    attempts = f.Integer(
+        required=True,
+        summary="Attempts",
+        description="Sends tried since it was last queued (a retry or replay starts again at 0); attempt_log "
+        "keeps every one.",
+    )
     last_status = f.Integer(summary="Last Status", description="The subscriber's last HTTP status, if any.")
     last_error = f.String(summary="Last Error", description="Why the last attempt failed, if it did.")
     created_at = f.Float(required=True, summary="Received At", description="Unix time the event was received.")

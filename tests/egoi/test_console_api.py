@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 import requests
+import sqlalchemy as sa
 from conftest import TEST_SETTINGS
 from cryptography.fernet import Fernet
 from werkzeug.serving import make_server
 
 from actions.egoi.sandbox.webhooks import wait_idle
 from connector.app import create_app, create_worker
+from connector.tables import attempts
 from connector.testing.network import free_port
 from connector.testing.subscriber import running_subscriber
 from connector.wiring import runtime_of
@@ -179,3 +182,19 @@ def test_replay_names_a_bad_since_and_refuses_a_disabled_subscription(service):
             service, "POST", f"/subscriptions/{subscription['id']}/replay", json={"since": "2026-01-01T00:00:00Z"}
         )
         assert answer.status_code == 409 and "enable" in answer.json()["detail"]
+
+
+def test_retention_removes_the_attempts_with_their_event(service):
+    with running_subscriber(answers=[(500, {})]) as subscriber:
+        subscription = subscribe(service, subscriber.url)
+        new_contact(service, "kept@example.com")
+        settle(service, lambda: len(subscriber.delivered()) == 1)
+    engine = runtime_of(service).engine
+    with engine.connect() as connection:
+        assert connection.execute(sa.select(sa.func.count()).select_from(attempts)).scalar() == 2
+    worker = create_worker(service)
+    worker.settings = replace(worker.settings, retention=-1.0)  # everything delivered is old enough
+    assert worker.prune() == 1
+    with engine.connect() as connection:
+        assert connection.execute(sa.select(sa.func.count()).select_from(attempts)).scalar() == 0
+    assert deliveries(service, subscription["id"])["items"] == []

@@ -33,6 +33,8 @@ def shots():
 
 def test_landing_lists_both_connectors_and_the_zip_is_the_exported_package(service, browser, shots, tmp_path):
     page = browser.new_page(accept_downloads=True, viewport={"width": 1280, "height": 900})
+    elsewhere = []
+    page.on("request", lambda r: None if r.url.startswith(service) else elsewhere.append(r.url))
     page.goto(service + "/")
     assert page.title().startswith("Connectors")
     page.screenshot(path=shots / "landing.png", full_page=False)
@@ -49,6 +51,7 @@ def test_landing_lists_both_connectors_and_the_zip_is_the_exported_package(servi
             assert {"apiDefinition.swagger.json", "apiProperties.json"} <= names
             for member in names:
                 assert archive.read(member) == (ROOT / "openapi" / name / member).read_bytes(), member
+    assert elsewhere == []
     page.close()
 
 
@@ -81,6 +84,8 @@ def test_the_keyboard_reaches_the_skip_link_then_the_links(service, browser):
 
 def test_the_explorer_creates_a_contact_in_the_sandbox_with_the_key(service, browser, shots):
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    elsewhere = []  # requests to any other host: the explorer must work without internet
+    page.on("request", lambda r: None if r.url.startswith(service) else elsewhere.append(r.url))
     page.goto(service + "/egoi/explorer")
     page.locator("button.authorize").first.click()
     page.locator(".modal-ux input").first.fill("explorer-key")
@@ -105,4 +110,5 @@ def test_the_explorer_creates_a_contact_in_the_sandbox_with_the_key(service, bro
     page.evaluate("document.querySelector('#operations-Actions-CreateContact .curl-command').scrollIntoView()")
     page.mouse.click(5, 5)  # no selection left in the picture
     page.screenshot(path=shots / "explorer.png", full_page=False)
+    assert elsewhere == []
     page.close()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
@@ -31,7 +31,7 @@ from connector.spec.documents import Documents
 from connector.trigger_views import TriggerRoutes
 from connector.upstream import UpstreamService, UpstreamSettings, build_session
 from connector.vault import open_vault
-from connector.web import register_pages, wants_html
+from connector.web import Pages, register_pages, wants_html
 from connector.webhooks.delivery import DeliverySettings, Worker, http_sender
 from connector.webhooks.ssrf import BlockedAddress, delivery_session
 from connector.webhooks.subscriptions import SubscriptionStore, Unsubscribe
@@ -130,8 +130,8 @@ def create_app(config: Mapping[str, Any] | None = None, catalogs: list[Catalog] 
         if settings.sandbox and catalog.sandbox is not None:
             _add_sandbox_pages(blueprint, running_sandboxes[catalog.name].url)
         app.register_blueprint(blueprint)
-    landing = register_pages(app, catalogs, documents)
-    _add_service_routes(app, catalogs, landing)
+    pages = register_pages(app, catalogs, documents)
+    _add_service_routes(app, catalogs, pages)
     _start_delivery_before_requests(app)
     return app
 
@@ -286,7 +286,7 @@ def _add_sandbox_pages(blueprint: Any, sandbox_url: str) -> None:
     blueprint.add_url_rule("/_sandbox/<path:path>", "sandbox_page", page, methods=["GET", "POST"])
 
 
-def _add_service_routes(app: Flask, catalogs: list[Catalog], landing: Callable[[], str]) -> None:
+def _add_service_routes(app: Flask, catalogs: list[Catalog], pages: Pages) -> None:
     index = {
         "connectors": [
             {
@@ -296,6 +296,7 @@ def _add_service_routes(app: Flask, catalogs: list[Catalog], landing: Callable[[
                 "swagger": f"/{c.name}/swagger.json",
                 "openapi": f"/{c.name}/openapi.json",
                 "api_properties": f"/{c.name}/apiProperties.json",
+                **pages.links[c.name],
             }
             for c in catalogs
         ]
@@ -304,7 +305,7 @@ def _add_service_routes(app: Flask, catalogs: list[Catalog], landing: Callable[[
     @app.get("/")
     def root() -> Response:
         """The landing page for browsers; the same list as JSON for programs (``*/*`` included)."""
-        answer = Response(landing(), mimetype="text/html") if wants_html() else json_response(index)
+        answer = Response(pages.landing(), mimetype="text/html") if wants_html() else json_response(index)
         answer.vary.add("Accept")
         return answer
 

@@ -6,6 +6,6 @@ The pages read only the catalogs and their generated documents, so they name no 
 console is plain JavaScript calling the connector's documented API with the key the person pastes.
 """
 
-from connector.web.pages import register_pages, wants_html
+from connector.web.pages import Pages, register_pages, wants_html
 
-__all__ = ["register_pages", "wants_html"]
+__all__ = ["Pages", "register_pages", "wants_html"]

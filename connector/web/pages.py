@@ -6,6 +6,7 @@ Registered by ``create_app`` after the connectors' own routes. ``/`` stays JSON 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -79,8 +80,26 @@ def _file(content: bytes, filename: str, mimetype: str) -> Response:
     return Response(content, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-def register_pages(app: Flask, catalogs: list[Catalog], documents: dict[str, Documents]) -> Any:
-    """Add the pages to ``app``; returns the view of the landing page (``/`` calls it for browsers)."""
+@dataclass(frozen=True)
+class Pages:
+    """What ``/`` needs: the landing page's view (for browsers) and, per connector, the pages' URLs
+    (for the JSON index)."""
+
+    landing: Callable[[], str]
+    links: dict[str, dict[str, Any]]
+
+
+def _links(connector: Connector) -> dict[str, Any]:
+    name = connector.name
+    links: dict[str, Any] = {"explorer": f"/{name}/explorer"}
+    if connector.has_webhooks:
+        links["console"] = f"/{name}/console"
+    links["downloads"] = {d.platform: f"/{name}/downloads/{d.archive_name}" for d in connector.downloads}
+    return links
+
+
+def register_pages(app: Flask, catalogs: list[Catalog], documents: dict[str, Documents]) -> Pages:
+    """Add the pages to ``app``; returns what ``/`` serves of them."""
     connectors = [_connector(c, documents[c.name]) for c in catalogs]
     pages = Blueprint(
         "pages", __name__, template_folder="templates", static_folder="static", static_url_path="/_static/site"
@@ -116,4 +135,4 @@ def register_pages(app: Flask, catalogs: list[Catalog], documents: dict[str, Doc
     def landing() -> str:
         return render_template("landing.html", connectors=connectors)
 
-    return landing
+    return Pages(landing, {c.name: _links(c) for c in connectors})

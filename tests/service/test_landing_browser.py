@@ -8,6 +8,7 @@ import json
 import zipfile
 
 import pytest
+import requests
 from browser import ROOT, chromium, sandbox_service, screenshot_dir
 
 CONNECTORS = {"egoi": "E-goi", "ongage": "Ongage"}
@@ -112,3 +113,16 @@ def test_the_explorer_creates_a_contact_in_the_sandbox_with_the_key(service, bro
     page.screenshot(path=shots / "explorer.png", full_page=False)
     assert elsewhere == []
     page.close()
+
+
+def test_programs_still_get_json_at_the_root_with_the_pages_links(service):
+    listed = requests.get(service + "/", timeout=10)
+    assert listed.headers["Content-Type"].startswith("application/json") and "Accept" in listed.headers["Vary"]
+    connectors = {c["name"]: c for c in listed.json()["connectors"]}
+    assert set(connectors) == set(CONNECTORS)
+    assert connectors["egoi"]["console"] == "/egoi/console" and "console" not in connectors["ongage"]
+    archive = requests.get(service + connectors["ongage"]["downloads"]["powerautomate"], timeout=10)
+    assert archive.headers["Content-Disposition"] == 'attachment; filename="ongage-powerautomate.zip"'
+    page = requests.get(service + "/", headers={"Accept": "text/html,*/*;q=0.8"}, timeout=10)
+    assert page.headers["Content-Type"].startswith("text/html") and "<h1>Connectors</h1>" in page.text
+    assert requests.get(service + "/ongage/console", timeout=10).status_code == 404  # no webhook trigger

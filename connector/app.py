@@ -305,7 +305,7 @@ def _add_service_routes(app: Flask, catalogs: list[Catalog], pages: Pages) -> No
     @app.get("/")
     def root() -> Response:
         """The landing page for browsers; the same list as JSON for programs (``*/*`` included)."""
-        answer = Response(pages.landing(), mimetype="text/html") if wants_html() else json_response(index)
+        answer = pages.landing() if wants_html() else json_response(index)
         answer.vary.add("Accept")
         return answer
 

@@ -24,6 +24,15 @@ from connector.web.downloads import Download, downloads
 # names the Swagger UI release): served from here, so the explorer works without internet.
 SWAGGER_UI = Path(flask_swagger_ui.__file__).with_name("dist")
 KEY_STORAGE = "connector-api-key:"  # + connector name: the sessionStorage entry the pages share
+# The pages load nothing from elsewhere and may not be framed (the console acts with the key a
+# person pasted: no other site may overlay it). Swagger UI sets inline styles; nothing runs inline.
+POLICY = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
 
 
 def wants_html() -> bool:
@@ -76,6 +85,10 @@ def _connector(catalog: Catalog, documents: Documents) -> Connector:
     return Connector(catalog, operations, triggers, downloads(documents))
 
 
+def _page(template: str, **context: Any) -> Response:
+    return Response(render_template(template, **context), mimetype="text/html", headers=POLICY)
+
+
 def _file(content: bytes, filename: str, mimetype: str) -> Response:
     return Response(content, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
@@ -85,7 +98,7 @@ class Pages:
     """What ``/`` needs: the landing page's view (for browsers) and, per connector, the pages' URLs
     (for the JSON index)."""
 
-    landing: Callable[[], str]
+    landing: Callable[[], Response]
     links: dict[str, dict[str, Any]]
 
 
@@ -112,11 +125,9 @@ def register_pages(app: Flask, catalogs: list[Catalog], documents: dict[str, Doc
     for connector in connectors:
         name = connector.name
         common = {"connector": connector, "key_storage": KEY_STORAGE + name}
-        pages.add_url_rule(f"/{name}/explorer", f"{name}_explorer", partial(render_template, "explorer.html", **common))
+        pages.add_url_rule(f"/{name}/explorer", f"{name}_explorer", partial(_page, "explorer.html", **common))
         if connector.has_webhooks:
-            pages.add_url_rule(
-                f"/{name}/console", f"{name}_console", partial(render_template, "console.html", **common)
-            )
+            pages.add_url_rule(f"/{name}/console", f"{name}_console", partial(_page, "console.html", **common))
         for download in connector.downloads:
             pages.add_url_rule(
                 f"/{name}/downloads/{download.archive_name}",
@@ -132,7 +143,7 @@ def register_pages(app: Flask, catalogs: list[Catalog], documents: dict[str, Doc
                 )
     app.register_blueprint(pages)
 
-    def landing() -> str:
-        return render_template("landing.html", connectors=connectors)
+    def landing() -> Response:
+        return _page("landing.html", connectors=connectors)
 
     return Pages(landing, {c.name: _links(c) for c in connectors})

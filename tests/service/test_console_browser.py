@@ -80,6 +80,8 @@ def test_a_person_follows_retries_and_replays_their_deliveries(service, browser)
 
         context = browser.new_context(viewport={"width": 1280, "height": 1000}, timezone_id="UTC")
         page = context.new_page()
+        errors = []  # the page's errors, a refused Content-Security-Policy among them
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.goto(f"{service}/egoi/console")
         page.fill("#api-key", MINE)
         page.get_by_role("button", name="Show my deliveries").click()
@@ -96,7 +98,7 @@ def test_a_person_follows_retries_and_replays_their_deliveries(service, browser)
         webhook_id = failed.get_attribute("data-webhook-id")
         assert [li.inner_text().split(" · ")[1] for li in failed.locator("ol.attempts li").all()] == ["500"] * 3
         assert "subscriber answered 500" in failed.inner_text()
-        page.wait_for_function("document.getElementById('count-failed').textContent === '1'", timeout=WAIT)
+        page.wait_for_function("() => document.getElementById('count-failed').textContent === '1'", timeout=WAIT)
         page.screenshot(path=shots / "console-failed.png", full_page=True)
 
         failed.get_by_role("button", name="Retry now").click()
@@ -104,7 +106,7 @@ def test_a_person_follows_retries_and_replays_their_deliveries(service, browser)
         assert webhook_ids(subscriber) == [webhook_id]
         delivered = page.locator(f'tr[data-webhook-id="{webhook_id}"] ol.attempts li')
         assert delivered.count() == 4 and " · 200 · " in delivered.nth(3).inner_text()
-        page.wait_for_function("document.getElementById('count-delivered').textContent === '1'", timeout=WAIT)
+        page.wait_for_function("() => document.getElementById('count-delivered').textContent === '1'", timeout=WAIT)
         assert row.locator("td").nth(4).inner_text() != "—"  # its last delivery
 
         time.sleep(1.1)  # the replay's "since" (to the second) falls between the two events
@@ -116,9 +118,9 @@ def test_a_person_follows_retries_and_replays_their_deliveries(service, browser)
         wait_until(lambda: len(subscriber.delivered()) == 3)
         first, second, replayed = webhook_ids(subscriber)
         assert first == webhook_id and replayed == second != first  # only the newer one, with its own id
-        page.wait_for_function("document.getElementById('status').textContent.includes('1 queued')", timeout=WAIT)
+        page.wait_for_function("() => document.getElementById('status').textContent.includes('1 queued')", timeout=WAIT)
         page.locator(f'tr[data-webhook-id="{second}"] ol.attempts li:nth-child(2)').wait_for(timeout=WAIT)
-        page.wait_for_function("document.getElementById('count-pending').textContent === '0'", timeout=WAIT)
+        page.wait_for_function("() => document.getElementById('count-pending').textContent === '0'", timeout=WAIT)
         page.evaluate("document.querySelectorAll('.scroll').forEach((box) => { box.scrollLeft = 0; })")
         assert page.locator("#older").is_hidden()  # two events: one page
         page.screenshot(path=shots / "console.png", full_page=True)
@@ -141,6 +143,7 @@ def test_a_person_follows_retries_and_replays_their_deliveries(service, browser)
         page.once("dialog", lambda dialog: dialog.accept())
         page.locator(f'tr[data-subscription="{theirs}"]').get_by_role("button", name="Unsubscribe").click()
         page.locator(f'tr[data-subscription="{theirs}"] .badge.ended').wait_for(timeout=WAIT)
+        assert errors == []
         context.close()
     assert api(service, MINE, "GET", "/subscriptions").json()["items"][0]["status"] == "active"
 

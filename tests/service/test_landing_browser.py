@@ -87,6 +87,8 @@ def test_the_explorer_creates_a_contact_in_the_sandbox_with_the_key(service, bro
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     elsewhere = []  # requests to any other host: the explorer must work without internet
     page.on("request", lambda r: None if r.url.startswith(service) else elsewhere.append(r.url))
+    errors = []  # the console's errors, a refused Content-Security-Policy among them
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.goto(service + "/egoi/explorer")
     page.locator("button.authorize").first.click()
     page.locator(".modal-ux input").first.fill("explorer-key")
@@ -111,7 +113,7 @@ def test_the_explorer_creates_a_contact_in_the_sandbox_with_the_key(service, bro
     page.evaluate("document.querySelector('#operations-Actions-CreateContact .curl-command').scrollIntoView()")
     page.mouse.click(5, 5)  # no selection left in the picture
     page.screenshot(path=shots / "explorer.png", full_page=False)
-    assert elsewhere == []
+    assert elsewhere == [] and errors == []
     page.close()
 
 
@@ -125,4 +127,5 @@ def test_programs_still_get_json_at_the_root_with_the_pages_links(service):
     assert archive.headers["Content-Disposition"] == 'attachment; filename="ongage-powerautomate.zip"'
     page = requests.get(service + "/", headers={"Accept": "text/html,*/*;q=0.8"}, timeout=10)
     assert page.headers["Content-Type"].startswith("text/html") and "<h1>Connectors</h1>" in page.text
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
     assert requests.get(service + "/ongage/console", timeout=10).status_code == 404  # no webhook trigger

@@ -60,7 +60,7 @@
   function subscriptionRow(s) {
     const id = encodeURIComponent(s.id);
     const actions = el("td", { class: "row-actions" },
-      el("button", { type: "button", onclick: () => openEvents(s) }, "Events"));
+      el("button", { type: "button", "aria-label": `Events of ${s.trigger} to ${s.callback_url}`, onclick: () => openEvents(s) }, "Events"));
     if (s.status === "active")
       actions.append(el("button", { type: "button", onclick: () => act("Disable", () => api("POST", `/subscriptions/${id}/disable`)) }, "Disable"));
     if (s.status === "disabled")

@@ -49,6 +49,7 @@ subscriptions = sa.Table(
     sa.Column("lease_until", sa.Float, nullable=False, default=0.0),
     sa.Column("failing_since", sa.Float, nullable=True),  # first failed attempt since the last success
     sa.Column("disabled_reason", sa.Text, nullable=True),
+    sa.Column("last_delivered_at", sa.Float, nullable=True),  # written with the lease renewal after a delivery
 )
 
 # The outbox: one row per event to deliver, written before the receiver answers. ``id`` orders a

@@ -214,7 +214,8 @@ class _Recorder:
         written) when the lease was taken over; False after writing when the subscription ended."""
         now = time.time()
         # a success ends a run of failures
-        status = leases.renew(self.connection, self.lease, now + self.settings.lease, succeeded=bool(self.rows))
+        last = self.rows[-1]["at"] if self.rows else None
+        status = leases.renew(self.connection, self.lease, now + self.settings.lease, delivered_at=last)
         if status is None:
             self.connection.rollback()
             self.rows = []

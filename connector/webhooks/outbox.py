@@ -235,17 +235,6 @@ def counts_since(connection: sa.Connection, subscription_ids: Any, since: float)
     return {PENDING: 0, DELIVERED: 0, FAILED: 0, CANCELLED: 0, **{status: count for status, count in rows}}
 
 
-def last_delivered_at(subscription_id: Any) -> Any:
-    """When the subscription whose id is the column ``subscription_id`` (of the enclosing query)
-    last had an event delivered."""
-    return (
-        sa.select(sa.func.max(events.c.delivered_at))
-        .where(events.c.subscription_id == subscription_id)
-        .correlate(subscription_id.table)
-        .scalar_subquery()
-    )
-
-
 def prune(connection: sa.Connection, statuses: tuple[str, ...], before: float, batch: int, keep_of: Any = None) -> int:
     """Delete up to ``batch`` events of ``statuses`` last touched (delivered, else received) before
     ``before``, except those of the subscriptions ``keep_of`` selects; returns how many. The

@@ -295,7 +295,7 @@ class SubscriptionStore:
                     subscriptions.c.disabled_reason,
                     subscriptions.c.failing_since,
                     subscriptions.c.created_at,
-                    outbox.last_delivered_at(subscriptions.c.id).label("last_delivered_at"),
+                    subscriptions.c.last_delivered_at,
                 )
                 .where(subscriptions.c.owner == owner_of(credential, catalog))
                 .order_by(subscriptions.c.created_at.desc())
@@ -436,12 +436,13 @@ def count_due(connection: sa.Connection, now: float) -> int:
     return connection.execute(sa.select(sa.func.count()).where(due(now))).scalar() or 0
 
 
-def renew(connection: sa.Connection, lease: Lease, until: float, succeeded: bool) -> str | None:
-    """Extend the lease to ``until`` (and, after a success, end the run of failures); returns the
-    subscription's status, or None when the lease was taken over (nothing changed)."""
+def renew(connection: sa.Connection, lease: Lease, until: float, delivered_at: float | None = None) -> str | None:
+    """Extend the lease to ``until`` (and, after deliveries, the last at ``delivered_at``, end the run
+    of failures and note that time); returns the subscription's status, or None when the lease was
+    taken over (nothing changed)."""
     values: dict[str, Any] = {"lease_until": until}
-    if succeeded:
-        values["failing_since"] = None
+    if delivered_at is not None:
+        values.update(failing_since=None, last_delivered_at=delivered_at)
     return connection.execute(
         subscriptions.update()
         .where(subscriptions.c.id == lease.subscription_id, subscriptions.c.lease_owner == lease.token)

@@ -1,5 +1,6 @@
 """One row per delivery attempt (when, the subscriber's status, how long, why it failed), for the
-delivery console; removed with their event.
+delivery console, removed with their event; and each subscription's last delivery, written with its
+lease renewal (no scan of its events to show it).
 
 Revision ID: 0005
 Revises: 0004
@@ -28,8 +29,16 @@ def upgrade() -> None:
         sa.Column("error", sa.Text, nullable=True),
     )
     op.create_index("ix_attempts_event", "attempts", ["event_id", "id"])
+    with op.batch_alter_table("subscriptions") as batch:
+        batch.add_column(sa.Column("last_delivered_at", sa.Float, nullable=True))
+    op.execute(
+        "UPDATE subscriptions SET last_delivered_at = "
+        "(SELECT max(delivered_at) FROM events WHERE events.subscription_id = subscriptions.id)"
+    )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("subscriptions") as batch:
+        batch.drop_column("last_delivered_at")
     op.drop_index("ix_attempts_event", "attempts")
     op.drop_table("attempts")

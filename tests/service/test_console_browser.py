@@ -15,7 +15,7 @@ from browser import chromium, sandbox_service, screenshot_dir
 from connector.testing.subscriber import running_subscriber
 
 MINE, THEIRS = "console-key-ana", "console-key-bob"
-WAIT = 20_000  # ms: deliveries run in the service's own worker, the page refreshes every 2 s
+WAIT = 20_000  # ms: deliveries run in the service's own worker, the page refreshes every 5 s
 
 
 @pytest.fixture(scope="module")

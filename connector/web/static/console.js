@@ -6,6 +6,7 @@
   const base = root.dataset.base, header = root.dataset.header, storage = root.dataset.keyStorage;
   const $ = (id) => document.getElementById(id);
   const state = { subscription: null, items: [], next: null, timer: null };
+  const REFRESH_MS = 5000; // while the tab is visible
 
   function el(tag, attrs, ...children) {
     const node = document.createElement(tag);
@@ -55,6 +56,7 @@
       say(`${label}: ${error.message}`, true);
     }
     await refresh();
+    setTimeout(refresh, 1000); // the worker is woken at once: show the outcome without waiting for the next round
   }
 
   function subscriptionRow(s) {
@@ -150,7 +152,7 @@
     state.subscription = null;
     $("events").hidden = true;
     refresh();
-    state.timer = setInterval(() => { if (!document.hidden) refresh(); }, 2000);
+    state.timer = setInterval(() => { if (!document.hidden) refresh(); }, REFRESH_MS);
   }
 
   $("key-form").addEventListener("submit", (event) => {

@@ -29,6 +29,7 @@ from connector.runtime import build_blueprint, read_body
 from connector.spec.documents import Documents
 from connector.trigger_views import TriggerRoutes
 from connector.upstream import UpstreamService, UpstreamSettings, build_session
+from connector.web import Pages, register_pages, wants_html
 from connector.webhooks.settings import DeliverySettings
 from connector.wiring import EXTENSION, Runtime, Stores, runtime_of
 
@@ -125,7 +126,8 @@ def create_app(config: Mapping[str, Any] | None = None, catalogs: list[Catalog] 
         if settings.sandbox and catalog.sandbox is not None:
             _add_sandbox_pages(blueprint, running_sandboxes[catalog.name].url)
         app.register_blueprint(blueprint)
-    _add_service_routes(app, catalogs)
+    pages = register_pages(app, catalogs, documents)
+    _add_service_routes(app, catalogs, pages)
     _start_delivery_before_requests(app)
     return app
 
@@ -307,7 +309,7 @@ def _add_sandbox_pages(blueprint: Any, sandbox_url: str) -> None:
     blueprint.add_url_rule("/_sandbox/<path:path>", "sandbox_page", page, methods=["GET", "POST"])
 
 
-def _add_service_routes(app: Flask, catalogs: list[Catalog]) -> None:
+def _add_service_routes(app: Flask, catalogs: list[Catalog], pages: Pages) -> None:
     index = {
         "connectors": [
             {
@@ -317,6 +319,7 @@ def _add_service_routes(app: Flask, catalogs: list[Catalog]) -> None:
                 "swagger": f"/{c.name}/swagger.json",
                 "openapi": f"/{c.name}/openapi.json",
                 "api_properties": f"/{c.name}/apiProperties.json",
+                **pages.links[c.name],
             }
             for c in catalogs
         ]
@@ -324,7 +327,10 @@ def _add_service_routes(app: Flask, catalogs: list[Catalog]) -> None:
 
     @app.get("/")
     def root() -> Response:
-        return json_response(index)
+        """The landing page for browsers; the same list as JSON for programs (``*/*`` included)."""
+        answer = pages.landing() if wants_html() else json_response(index)
+        answer.vary.add("Accept")
+        return answer
 
     @app.get("/healthz")
     def healthz() -> Response:

@@ -49,6 +49,7 @@ subscriptions = sa.Table(
     sa.Column("lease_until", sa.Float, nullable=False, default=0.0),
     sa.Column("failing_since", sa.Float, nullable=True),  # first failed attempt since the last success
     sa.Column("disabled_reason", sa.Text, nullable=True),
+    sa.Column("last_delivered_at", sa.Float, nullable=True),  # written with the lease renewal after a delivery
 )
 
 # The outbox: one row per event to deliver, written before the receiver answers. ``id`` orders a
@@ -71,6 +72,20 @@ events = sa.Table(
     sa.UniqueConstraint("subscription_id", "event_key", name="uq_events_subscription_event_key"),
     sa.Index("ix_events_pending", "status", "subscription_id", "id"),
     sa.Index("ix_events_age", "status", "created_at"),  # retention: the oldest of a status first
+)
+
+# One row per delivery attempt of an event (written by the outbox with the event's new state), so
+# its owner sees each try: when, the subscriber's HTTP status (None: no answer), how long, why it failed.
+attempts = sa.Table(
+    "attempts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.Integer, sa.ForeignKey("events.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("attempted_at", sa.Float, nullable=False),
+    sa.Column("status_code", sa.Integer, nullable=True),
+    sa.Column("duration_ms", sa.Integer, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Index("ix_attempts_event", "event_id", "id"),
 )
 
 # Delivery workers alive: each writes ``last_seen`` every few seconds. A subscription leased by a

@@ -15,6 +15,10 @@ Paths under ``/<connector>``:
 - ``GET subscriptions``, ``GET subscriptions/<id>/deliveries`` — the caller's own, by credential.
 - ``POST subscriptions/<id>/enable`` and ``/disable`` — the owner turns deliveries back on (a
   subscription failing for too long is disabled by the worker) or off.
+- ``POST subscriptions/<id>/deliveries/<webhook_id>/retry`` — send one failed event again now.
+- ``POST subscriptions/<id>/replay`` — send again every event received since a time, each with its
+  original ``webhook-id``.
+- ``GET deliveries/summary`` — the caller's events of the last 24 hours by status.
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -39,15 +45,19 @@ from connector.triggers import (
     MAX_STATE,
     STATE,
     DeliveryListSchema,
+    DeliveryQuerySchema,
+    DeliverySummarySchema,
     EnableSchema,
     PollingTrigger,
+    ReplaySchema,
+    ResentSchema,
     SubscriptionListSchema,
     SubscriptionStateSchema,
     WebhookTrigger,
 )
 from connector.upstream import UpstreamService
 from connector.webhooks.ssrf import check_callback_url
-from connector.webhooks.states import DISABLED, ENDED, TooManySubscriptions
+from connector.webhooks.states import ACTIVE, DISABLED, ENDED, TooManySubscriptions
 from connector.wiring import Runtime
 
 if TYPE_CHECKING:
@@ -58,6 +68,37 @@ log = logging.getLogger(__name__)
 LISTING, DELIVERIES = SubscriptionListSchema(), DeliveryListSchema()
 ENABLE, STATE_CHANGE = EnableSchema(), SubscriptionStateSchema()
 ENABLE_TEXT = TextInput(ENABLE)
+DELIVERY_QUERY, DELIVERY_QUERY_TEXT = DeliveryQuerySchema(), TextInput(DeliveryQuerySchema())
+REPLAY, REPLAY_TEXT, RESENT, SUMMARY = (
+    ReplaySchema(),
+    TextInput(ReplaySchema()),
+    ResentSchema(),
+    DeliverySummarySchema(),
+)
+SUMMARY_WINDOW = 86400.0  # seconds: the console's "last 24 hours"
+PAGE_SIZE = 20
+
+
+def parse_instant(text: str) -> float:
+    """An RFC 3339 date-time with a time zone, as Unix time; a 422 naming ``since`` otherwise."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        message = "Not a date-time with a time zone: expected RFC 3339, e.g. 2026-11-27T09:00:00Z."
+        raise validation_problem({"since": [message]})
+    return moment.timestamp()
+
+
+def not_active(status: str | None) -> Problem:
+    if status == DISABLED:
+        return Problem(
+            409,
+            "This subscription is disabled; enable it (POST its URL + /enable), which also sends its failed events.",
+            kind="subscription-disabled",
+        )
+    return Problem(409, "This subscription has ended; subscribe again.", kind="subscription-ended")
 
 
 def encode_state(cursor: Any) -> str:
@@ -128,6 +169,16 @@ class TriggerRoutes:
             blueprint.add_url_rule(
                 "/subscriptions/<subscription_id>/disable", "disable_subscription", self.disable, methods=["POST"]
             )
+            blueprint.add_url_rule(
+                "/subscriptions/<subscription_id>/deliveries/<webhook_id>/retry",
+                "retry_delivery",
+                self.retry,
+                methods=["POST"],
+            )
+            blueprint.add_url_rule(
+                "/subscriptions/<subscription_id>/replay", "replay_deliveries", self.replay, methods=["POST"]
+            )
+            blueprint.add_url_rule("/deliveries/summary", "delivery_summary", self.summary, methods=["GET"])
             blueprint.add_url_rule("/hooks/<token>", "receiver", self.receive, methods=["POST"])
 
     # --- polling -------------------------------------------------------------------------------------
@@ -261,11 +312,59 @@ class TriggerRoutes:
         return json_response(LISTING.dump({"items": self.store.list_owned(self.catalog.name, credential)}))
 
     def list_deliveries(self, subscription_id: str) -> Response:
+        """A page of the subscription's events with their attempts, newest first (``status``,
+        ``limit`` and ``before`` in the query)."""
+        self._owned(subscription_id)
+        try:
+            query = DELIVERY_QUERY.load(DELIVERY_QUERY_TEXT.read(request.args))
+        except ValidationError as exc:
+            raise validation_problem(exc.messages) from None
+        items, next_before = self.store.deliveries(
+            subscription_id, query.get("limit") or PAGE_SIZE, query.get("before"), query.get("status")
+        )
+        page: dict[str, Any] = {"items": items}
+        if next_before is not None:
+            page["next_before"] = next_before
+        return json_response(DELIVERIES.dump(page))
+
+    def retry(self, subscription_id: str, webhook_id: str) -> Response:
+        """Send one failed event again now (a pending one waiting for its next try: try now)."""
+        self._owned(subscription_id)
+        status, previous = self.store.retry(subscription_id, webhook_id)
+        if status != ACTIVE:
+            raise not_active(status)
+        if previous is None:
+            raise Problem(404, "This subscription has no event with this webhook-id.")
+        if previous not in ("failed", "pending"):
+            raise Problem(
+                409,
+                f"This event is {previous}; only failed or pending events are retried (replay sends delivered ones again).",
+                kind="event-not-failed",
+            )
+        self.wake()
+        return json_response(RESENT.dump({"id": subscription_id, "requeued": 1}))
+
+    def replay(self, subscription_id: str) -> Response:
+        """Send again every delivered or failed event received since ``since``, with its webhook-id."""
+        self._owned(subscription_id)
+        try:
+            data = REPLAY.load(read_payload("POST", REPLAY_TEXT))
+        except ValidationError as exc:
+            raise validation_problem(exc.messages) from None
+        status, requeued = self.store.replay(subscription_id, parse_instant(data["since"]))
+        if status != ACTIVE:
+            raise not_active(status)
+        if requeued:
+            self.wake()
+        return json_response(RESENT.dump({"id": subscription_id, "requeued": requeued}))
+
+    def summary(self) -> Response:
+        """The caller's events received in the last 24 hours, by status now."""
         credential = credential_of(self.catalog)
         self.hit(credential)
-        if not self.store.is_owned(subscription_id, self.catalog.name, credential):
-            raise Problem(404, "No such subscription for this credential.")
-        return json_response(DELIVERIES.dump({"items": self.store.deliveries(subscription_id)}))
+        since = time.time() - SUMMARY_WINDOW
+        counts = self.store.summary(self.catalog.name, credential, since)
+        return json_response(SUMMARY.dump({**counts, "since": since}))
 
     def _owned(self, subscription_id: str) -> None:
         credential = credential_of(self.catalog)

@@ -133,6 +133,9 @@ class SubscriptionInfoSchema(OutputSchema):
         description="Unix time of the first failed delivery since the last success, while deliveries fail.",
     )
     created_at = f.Float(required=True, summary="Created At", description="Unix time of the subscription.")
+    last_delivered_at = f.Float(
+        summary="Last Delivery At", description="Unix time of the latest event delivered, if any was."
+    )
 
 
 class SubscriptionListSchema(OutputSchema):
@@ -158,23 +161,91 @@ class SubscriptionStateSchema(OutputSchema):
     requeued = f.Integer(required=True, summary="Events Queued Again", description="Failed events queued again.")
 
 
+class AttemptSchema(OutputSchema):
+    """One try at delivering an event."""
+
+    attempted_at = f.Float(required=True, summary="Attempted At", description="Unix time the send started.")
+    status_code = f.Integer(
+        summary="Status Code", description="The subscriber's HTTP status; absent when it did not answer."
+    )
+    duration_ms = f.Integer(summary="Duration (ms)", description="Milliseconds the send took.")
+    error = f.String(summary="Error", description="Why the attempt failed, if it did.")
+
+
 class DeliverySchema(OutputSchema):
     """One event of a subscription and how its delivery went."""
 
     webhook_id = f.String(required=True, summary="Webhook Id", description="The webhook-id header it is sent with.")
     status = f.String(required=True, summary="Status", description="pending, delivered, failed or cancelled.")
-    attempts = f.Integer(required=True, summary="Attempts", description="Sends tried so far.")
+    attempts = f.Integer(
+        required=True,
+        summary="Attempts",
+        description="Sends tried since it was last queued (a retry or replay starts again at 0); attempt_log "
+        "keeps every one.",
+    )
     last_status = f.Integer(summary="Last Status", description="The subscriber's last HTTP status, if any.")
     last_error = f.String(summary="Last Error", description="Why the last attempt failed, if it did.")
     created_at = f.Float(required=True, summary="Received At", description="Unix time the event was received.")
     delivered_at = f.Float(summary="Delivered At", description="Unix time of the delivery, once delivered.")
     next_attempt_at = f.Float(summary="Next Attempt At", description="Unix time of the next try, while pending.")
+    attempt_log = f.List(
+        f.Nested(AttemptSchema), summary="Attempt Log", description="Every attempt kept, oldest first."
+    )
 
 
 class DeliveryListSchema(OutputSchema):
     """A subscription's latest events, newest first."""
 
     items = f.List(f.Nested(DeliverySchema), required=True, summary="Items", description="Deliveries.")
+    next_before = f.Integer(
+        summary="Next Page",
+        description="Pass as before to read the next (older) page; absent on the last page.",
+    )
+
+
+EVENT_STATUSES = ("pending", "delivered", "failed", "cancelled")
+
+
+class DeliveryQuerySchema(InputSchema):
+    """Which events of a subscription to list."""
+
+    status = f.Choice(EVENT_STATUSES, summary="Status", description="Only the events in this status.")
+    limit = f.BoundedInteger(
+        minimum=1, maximum=100, summary="Page Size", description="How many events per page (default 20)."
+    )
+    before = f.Id(summary="Before", description="The next_before of the previous page.")
+
+
+class ReplaySchema(InputSchema):
+    """Which events of a subscription to deliver again."""
+
+    since = f.String(
+        required=True,
+        max_length=40,
+        summary="Since",
+        description="RFC 3339 date-time with a time zone (2026-11-27T09:00:00Z): events received from then on "
+        "are delivered again, oldest first, with their original webhook-id.",
+        example="2026-11-27T09:00:00Z",
+    )
+
+
+class ResentSchema(OutputSchema):
+    """Events queued to be delivered again."""
+
+    id = f.String(required=True, summary="Subscription Id", description="The subscription's id.")
+    requeued = f.Integer(required=True, summary="Events Queued Again", description="Events queued again, due now.")
+
+
+class DeliverySummarySchema(OutputSchema):
+    """Events received in the last 24 hours by this API key's subscriptions, by their status now."""
+
+    since = f.Float(required=True, summary="Since", description="Unix time the count starts at (24 hours ago).")
+    pending = f.Integer(required=True, summary="Pending", description="Events not yet delivered, retries to come.")
+    delivered = f.Integer(required=True, summary="Delivered", description="Events delivered.")
+    failed = f.Integer(
+        required=True, summary="Failed", description="Events whose retries ran out (or held while disabled)."
+    )
+    cancelled = f.Integer(required=True, summary="Cancelled", description="Events of subscriptions that ended.")
 
 
 class WebhookTrigger(Trigger):

@@ -20,8 +20,12 @@ from connector.triggers import (
     MAX_STATE,
     STATE,
     DeliveryListSchema,
+    DeliveryQuerySchema,
+    DeliverySummarySchema,
     EnableSchema,
     PollingTrigger,
+    ReplaySchema,
+    ResentSchema,
     SubscriptionListSchema,
     SubscriptionStateSchema,
     WebhookTrigger,
@@ -375,9 +379,74 @@ def _subscription_endpoints() -> tuple[Endpoint, ...]:
             "get",
             "ListDeliveries",
             "List the recent deliveries of a subscription",
-            "The latest events of a subscription with their status, attempts and last error.",
+            "The events of a subscription with their status and every delivery attempt (time, status code, "
+            "duration, error), newest first, a page at a time, optionally of one status.",
             parameters=(subscription_id,),
-            responses=(Response(200, "The deliveries, newest first.", DeliveryListSchema), *owner_errors),
+            query=DeliveryQuerySchema,
+            responses=(
+                Response(200, "The deliveries, newest first.", DeliveryListSchema),
+                *owner_errors,
+                *problems({422: COMMON_ERRORS[422]}),
+            ),
+            visibility="advanced",
+            **common,
+        )
+    )
+    webhook_id = Parameter(
+        "webhook_id", "path", True, "The event's webhook-id.", "Webhook Id", {"type": "string", "maxLength": 40}
+    )
+    not_resendable = problems({409: "The subscription is disabled or has ended, or the event is not failed."})
+    endpoints.append(
+        Endpoint(
+            "/subscriptions/{subscription_id}/deliveries/{webhook_id}/retry",
+            "post",
+            "RetryDelivery",
+            "Retry a failed delivery now",
+            "Sends one failed event of an active subscription again now, with its original webhook-id and a "
+            "fresh retry schedule (a pending event waiting for its next try is tried now).",
+            parameters=(subscription_id, webhook_id),
+            responses=(
+                Response(200, "The event is queued again.", ResentSchema),
+                *(r for r in owner_errors if r.status != 404),
+                *problems({404: "No such subscription, or no such event in it, for this API key."}),
+                *not_resendable,
+            ),
+            visibility="advanced",
+            **common,
+        )
+    )
+    endpoints.append(
+        Endpoint(
+            "/subscriptions/{subscription_id}/replay",
+            "post",
+            "ReplayDeliveries",
+            "Replay deliveries since a time",
+            "Delivers again every delivered or failed event of an active subscription received since the time "
+            "given, oldest first, each with its original webhook-id so subscribers that deduplicate stay correct.",
+            parameters=(subscription_id,),
+            body=Body(ReplaySchema, True, {"since": "2026-11-27T09:00:00Z"}),
+            responses=(
+                Response(200, "The events queued again.", ResentSchema),
+                *owner_errors,
+                *problems({s: COMMON_ERRORS[s] for s in (400, 413, 422)}),
+                *problems({409: "The subscription is disabled or has ended."}),
+            ),
+            visibility="advanced",
+            **common,
+        )
+    )
+    endpoints.append(
+        Endpoint(
+            "/deliveries/summary",
+            "get",
+            "DeliverySummary",
+            "Count my deliveries of the last 24 hours",
+            "How many events received in the last 24 hours by this API key's subscriptions are pending, "
+            "delivered, failed or cancelled now.",
+            responses=(
+                Response(200, "The counts.", DeliverySummarySchema),
+                *(r for r in owner_errors if r.status != 404),
+            ),
             visibility="advanced",
             **common,
         )

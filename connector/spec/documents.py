@@ -7,7 +7,7 @@ what users import is byte for byte what the running service describes.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
@@ -21,11 +21,13 @@ def encode(document: object) -> bytes:
 
 @dataclass(frozen=True)
 class Documents:
-    """One catalog's files for the chosen platforms (file name → bytes), and the ones the service
-    serves (URL under ``/<catalog>/`` → bytes)."""
+    """One catalog's files for the chosen platforms (file name → bytes), the ones the service
+    serves (URL under ``/<catalog>/`` → bytes), and each platform's own files (platform name →
+    file name → bytes: the packages the landing page offers for download)."""
 
     files: dict[str, bytes]
     routes: dict[str, bytes]
+    by_platform: dict[str, dict[str, bytes]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, catalog: Catalog, public_url: str, platforms: Iterable[str] | None = None) -> Documents:
@@ -36,11 +38,12 @@ class Documents:
         description = Description.build(catalog, public_url)
         files: dict[str, bytes] = {}
         routes: dict[str, bytes] = {}
+        by_platform: dict[str, dict[str, bytes]] = {}
         for platform in select(platforms):
-            rendered = platform.render(description)
+            rendered = by_platform[platform.name] = platform.render(description)
             files.update(rendered)
             routes.update({url: rendered[name] for url, name in platform.routes.items()})
-        return cls(files, routes)
+        return cls(files, routes, by_platform)
 
     def write(self, directory: Path) -> list[Path]:
         directory.mkdir(parents=True, exist_ok=True)

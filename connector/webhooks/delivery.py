@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -62,6 +62,7 @@ class Attempt:
     status: int | None
     error: str | None = None
     retry_after: float | None = None
+    duration: float | None = None  # seconds the send took, as the worker measured it
 
     @property
     def delivered(self) -> bool:
@@ -139,11 +140,13 @@ class _Recorder:
         self.since = 0.0
         self.expires = time.time() + settings.lease  # a lower bound: the claim was made before
 
-    def delivered(self, event: Any, status: int | None) -> bool:
-        """Note a delivery; False when a flush found the subscription ended or the lease lost."""
+    def delivered(self, event: Any, status: int | None, duration: float | None = None) -> bool:
+        """Note a delivery (``duration``: seconds the send took); False when a flush found the
+        subscription ended or the lease lost."""
         if not self.rows:
             self.since = time.monotonic()
-        self.rows.append({"event_id": event.id, "n": event.attempts + 1, "code": status, "at": time.time()})
+        ms = None if duration is None else round(duration * 1000)
+        self.rows.append({"event_id": event.id, "n": event.attempts + 1, "code": status, "at": time.time(), "ms": ms})
         if len(self.rows) >= self.settings.group or time.monotonic() - self.since >= self.settings.group_seconds:
             return self.flush()
         return True
@@ -157,7 +160,8 @@ class _Recorder:
         written) when the lease was taken over; False after writing when the subscription ended."""
         now = time.time()
         # a success ends a run of failures
-        status = leases.renew(self.connection, self.lease, now + self.settings.lease, succeeded=bool(self.rows))
+        last = self.rows[-1]["at"] if self.rows else None
+        status = leases.renew(self.connection, self.lease, now + self.settings.lease, delivered_at=last)
         if status is None:
             self.connection.rollback()
             self.rows = []
@@ -305,7 +309,7 @@ class Worker:
             attempt = self._send(url, signer, event.webhook_id, event.payload)
             if attempt.delivered:
                 delivered += 1
-                if not recorder.delivered(event, attempt.status):
+                if not recorder.delivered(event, attempt.status, attempt.duration):
                     return delivered, False  # the subscription ended meanwhile
                 continue
             if not recorder.flush() or self._record_failure(connection, lease, event, attempt) != FAILED:
@@ -323,7 +327,8 @@ class Worker:
             "webhook-signature": signer.sign(webhook_id, timestamp, payload.decode()),
         }
         started = time.perf_counter()
-        return metrics.delivery_attempt(self.sender(url, payload, headers), started)
+        attempt = metrics.delivery_attempt(self.sender(url, payload, headers), started)
+        return replace(attempt, duration=time.perf_counter() - started)
 
     def _record_failure(self, connection: sa.Connection, lease: Lease, event: Any, attempt: Attempt) -> str:
         """Write a failed attempt, fenced by the lease; returns the event's new status ("pending" =
@@ -342,7 +347,13 @@ class Worker:
             values.update(status=FAILED)
         else:
             values.update(next_attempt_at=now + self._delay(attempts, attempt.retry_after))
-        changed = outbox.record_failure(connection, event.id, values)
+        tried = {
+            "attempted_at": now - (attempt.duration or 0.0),
+            "status_code": attempt.status,
+            "duration_ms": None if attempt.duration is None else round(attempt.duration * 1000),
+            "error": attempt.error,
+        }
+        changed = outbox.record_failure(connection, event.id, values, tried)
         connection.commit()
         if not changed:
             return CANCELLED  # the subscription ended meanwhile

@@ -1,9 +1,10 @@
-"""The outbox: the only module that writes the ``events`` table.
+"""The outbox: the only module that writes the ``events`` table and the ``attempts`` table.
 
 One row per event to deliver, written before the receiver answers the upstream. A row leaves
 "pending" when its subscriber answered 2xx (delivered), when the retry schedule ran out (failed:
 kept, listed, sent again when its subscription is re-enabled) or when its subscription ended
-(cancelled). Every function takes the caller's connection, so a caller puts a write here and one
+(cancelled). Each send is also kept as one ``attempts`` row (time, status code, duration, error),
+written with the event's new state, for the delivery console. Every function takes the caller's connection, so a caller puts a write here and one
 in the subscriptions table in the same transaction (the delivery worker fences each write with its
 lease that way).
 """
@@ -18,7 +19,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from connector.tables import events
+from connector.tables import attempts, events
 
 PENDING, DELIVERED, FAILED, CANCELLED = "pending", "delivered", "failed", "cancelled"
 
@@ -100,10 +101,19 @@ def requeue_failed(connection: sa.Connection, subscription_id: str) -> int:
     ).rowcount
 
 
-def listing(connection: sa.Connection, subscription_id: str, limit: int = 100) -> list[dict[str, Any]]:
-    """The subscription's latest events and how their delivery went, newest first."""
-    rows = connection.execute(
+def listing(
+    connection: sa.Connection,
+    subscription_id: str,
+    limit: int = 100,
+    before: int | None = None,
+    status: str | None = None,
+) -> tuple[list[dict[str, Any]], int | None]:
+    """The subscription's events and how their delivery went, each with its attempts (oldest
+    first), newest first: ``limit`` of them, received before the one numbered ``before``, of
+    ``status`` only if given. Returns them and the ``before`` of the next page (None at the end)."""
+    query = (
         sa.select(
+            events.c.id,
             events.c.webhook_id,
             events.c.status,
             events.c.attempts,
@@ -115,9 +125,22 @@ def listing(connection: sa.Connection, subscription_id: str, limit: int = 100) -
         )
         .where(events.c.subscription_id == subscription_id)
         .order_by(events.c.id.desc())
-        .limit(limit)
-    ).all()
-    return [row._asdict() for row in rows]
+        .limit(limit + 1)
+    )
+    if before is not None:
+        query = query.where(events.c.id < before)
+    if status is not None:
+        query = query.where(events.c.status == status)
+    rows = connection.execute(query).all()
+    page, more = rows[:limit], len(rows) > limit
+    tries: dict[int, list[dict[str, Any]]] = {row.id: [] for row in page}
+    if tries:
+        for attempt in connection.execute(
+            sa.select(attempts).where(attempts.c.event_id.in_(list(tries))).order_by(attempts.c.id)
+        ).all():
+            tries[attempt.event_id].append(attempt._asdict())
+    items = [{**row._asdict(), "attempt_log": tries[row.id]} for row in page]
+    return items, (page[-1].id if more else None)
 
 
 def head_due_at(subscription_id: Any) -> Any:
@@ -145,18 +168,71 @@ def pending_batch(connection: sa.Connection, subscription_id: str, limit: int) -
 
 
 def record_deliveries(connection: sa.Connection, rows: list[dict[str, Any]]) -> None:
-    """Mark events delivered, ``rows`` of ``{event_id, n (attempts), code (status), at}``."""
+    """Mark events delivered, ``rows`` of ``{event_id, n (attempts), code (status), at, ms (duration)}``,
+    and keep each attempt."""
     connection.execute(_RECORD_DELIVERED, rows)
+    connection.execute(
+        attempts.insert(),
+        [{"event_id": r["event_id"], "attempted_at": r["at"] - (r.get("ms") or 0) / 1000, "status_code": r["code"], "duration_ms": r.get("ms")} for r in rows],
+    )  # fmt: skip
 
 
-def record_failure(connection: sa.Connection, event_id: int, values: dict[str, Any]) -> bool:
+def record_failure(connection: sa.Connection, event_id: int, values: dict[str, Any], attempt: dict[str, Any]) -> bool:
     """Write a failed attempt's outcome (attempts, last status and error, next attempt or final
-    status); False when the event was no longer pending (its subscription ended meanwhile)."""
-    return bool(
+    status) and the attempt itself (``{attempted_at, status_code, duration_ms, error}``); False
+    (nothing written) when the event was no longer pending (its subscription ended meanwhile)."""
+    changed = connection.execute(
+        events.update().where(events.c.id == event_id, events.c.status == PENDING).values(**values)
+    ).rowcount
+    if changed:
+        connection.execute(attempts.insert().values(event_id=event_id, **attempt))
+    return bool(changed)
+
+
+def retry(connection: sa.Connection, subscription_id: str, webhook_id: str) -> str | None:
+    """Queue one failed event again, due now with a fresh retry schedule (or, when it is pending,
+    waiting for its next try, make that try now). Returns the status it had (only failed and
+    pending ones change), None when the subscription has no such event."""
+    row = connection.execute(
+        sa.select(events.c.id, events.c.status).where(
+            events.c.subscription_id == subscription_id, events.c.webhook_id == webhook_id
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    if row.status in (FAILED, PENDING):
         connection.execute(
-            events.update().where(events.c.id == event_id, events.c.status == PENDING).values(**values)
-        ).rowcount
-    )
+            events.update()
+            .where(events.c.id == row.id, events.c.status == row.status)
+            .values(status=PENDING, attempts=0, next_attempt_at=time.time())
+        )
+    return row.status
+
+
+def replay(connection: sa.Connection, subscription_id: str, since: float) -> int:
+    """Queue again every delivered or failed event of the subscription received since ``since``
+    (Unix time), oldest first as ever, each with its original ``webhook-id`` so subscribers that
+    deduplicate stay correct; returns how many."""
+    return connection.execute(
+        events.update()
+        .where(
+            events.c.subscription_id == subscription_id,
+            events.c.created_at >= since,
+            events.c.status.in_((DELIVERED, FAILED)),
+        )
+        .values(status=PENDING, attempts=0, next_attempt_at=time.time(), delivered_at=None)
+    ).rowcount
+
+
+def counts_since(connection: sa.Connection, subscription_ids: Any, since: float) -> dict[str, int]:
+    """How many events received since ``since`` by the subscriptions ``subscription_ids`` selects
+    are in each status now."""
+    rows = connection.execute(
+        sa.select(events.c.status, sa.func.count())
+        .where(events.c.subscription_id.in_(subscription_ids), events.c.created_at >= since)
+        .group_by(events.c.status)
+    ).all()
+    return {PENDING: 0, DELIVERED: 0, FAILED: 0, CANCELLED: 0, **{status: count for status, count in rows}}
 
 
 def prune(connection: sa.Connection, statuses: tuple[str, ...], before: float, batch: int, keep_of: Any = None) -> int:

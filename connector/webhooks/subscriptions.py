@@ -286,6 +286,7 @@ class SubscriptionStore:
                     subscriptions.c.disabled_reason,
                     subscriptions.c.failing_since,
                     subscriptions.c.created_at,
+                    subscriptions.c.last_delivered_at,
                 )
                 .where(subscriptions.c.owner == owner_of(credential, catalog))
                 .order_by(subscriptions.c.created_at.desc())
@@ -327,9 +328,44 @@ class SubscriptionStore:
             held = "subscription disabled" if status == DISABLED else None
             return outbox.enqueue(connection, self._insert_event, subscription_id, items, held)
 
-    def deliveries(self, subscription_id: str, limit: int = 100) -> list[dict[str, Any]]:
+    def deliveries(
+        self, subscription_id: str, limit: int = 100, before: int | None = None, status: str | None = None
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        """A page of the subscription's events, newest first, and the ``before`` of the next page."""
         with self.engine.connect() as connection:
-            return outbox.listing(connection, subscription_id, limit)
+            return outbox.listing(connection, subscription_id, limit, before, status)
+
+    def summary(self, catalog: str, credential: str, since: float) -> dict[str, int]:
+        """How many events of the credential's subscriptions received since ``since`` are in each status."""
+        owned = sa.select(subscriptions.c.id).where(subscriptions.c.owner == owner_of(credential, catalog))
+        with self.engine.connect() as connection:
+            return outbox.counts_since(connection, owned, since)
+
+    def _resending(self, connection: sa.Connection, subscription_id: str) -> str | None:
+        """The subscription's status, its row locked (PostgreSQL) so a disable or end waits."""
+        query = sa.select(subscriptions.c.status).where(subscriptions.c.id == subscription_id)
+        if connection.dialect.name == "postgresql":
+            query = query.with_for_update()
+        return connection.execute(query).scalar()
+
+    def retry(self, subscription_id: str, webhook_id: str) -> tuple[str | None, str | None]:
+        """Send one failed event of an active subscription again now (see :func:`outbox.retry`).
+        Returns (the subscription's status, the event's previous status or None when unknown);
+        nothing changes unless the subscription is active."""
+        with self.engine.begin() as connection:
+            status = self._resending(connection, subscription_id)
+            if status != ACTIVE:
+                return status, None
+            return status, outbox.retry(connection, subscription_id, webhook_id)
+
+    def replay(self, subscription_id: str, since: float) -> tuple[str | None, int]:
+        """Deliver again every event of an active subscription received since ``since`` (see
+        :func:`outbox.replay`); returns (the subscription's status, how many were queued)."""
+        with self.engine.begin() as connection:
+            status = self._resending(connection, subscription_id)
+            if status != ACTIVE:
+                return status, 0
+            return status, outbox.replay(connection, subscription_id, since)
 
 
 # --- leases: how delivery workers share the subscriptions ---------------------------------------------
@@ -391,12 +427,13 @@ def count_due(connection: sa.Connection, now: float) -> int:
     return connection.execute(sa.select(sa.func.count()).where(due(now))).scalar() or 0
 
 
-def renew(connection: sa.Connection, lease: Lease, until: float, succeeded: bool) -> str | None:
-    """Extend the lease to ``until`` (and, after a success, end the run of failures); returns the
-    subscription's status, or None when the lease was taken over (nothing changed)."""
+def renew(connection: sa.Connection, lease: Lease, until: float, delivered_at: float | None = None) -> str | None:
+    """Extend the lease to ``until`` (and, after deliveries, the last at ``delivered_at``, end the run
+    of failures and note that time); returns the subscription's status, or None when the lease was
+    taken over (nothing changed)."""
     values: dict[str, Any] = {"lease_until": until}
-    if succeeded:
-        values["failing_since"] = None
+    if delivered_at is not None:
+        values.update(failing_since=None, last_delivered_at=delivered_at)
     return connection.execute(
         subscriptions.update()
         .where(subscriptions.c.id == lease.subscription_id, subscriptions.c.lease_owner == lease.token)

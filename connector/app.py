@@ -24,6 +24,7 @@ from connector.docs import render_docs
 from connector.errors import register_error_handlers
 from connector.idempotency import IdempotencyStore
 from connector.jsonio import JSON, OrjsonProvider, json_response
+from connector.mcp import register_mcp
 from connector.ratelimit import CredentialLimit, Storage
 from connector.registry import discover
 from connector.runtime import build_blueprint, read_body
@@ -126,6 +127,7 @@ def create_app(config: Mapping[str, Any] | None = None, catalogs: list[Catalog] 
         TriggerRoutes(catalog, runtime, limit).register(blueprint)
         documents[catalog.name] = Documents.build(catalog, settings.public_url)
         _add_document_routes(blueprint, catalog, documents[catalog.name], settings.public_url)
+        register_mcp(blueprint, catalog, runtime, limit)  # POST /<catalog>/mcp, the tools for AI agents
         if settings.sandbox and catalog.sandbox is not None:
             _add_sandbox_pages(blueprint, running_sandboxes[catalog.name].url)
         app.register_blueprint(blueprint)

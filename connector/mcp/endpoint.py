@@ -34,6 +34,7 @@ from connector.mcp.protocol import (
     INVALID_REQUEST,
     LATEST_HANDSHAKE,
     METHOD_NOT_FOUND,
+    MODERN_STATUS,
     MODERN_VERSIONS,
     PARSE_ERROR,
     SERVER_INFO_META,
@@ -139,11 +140,9 @@ class McpEndpoint:
         return _json({"jsonrpc": "2.0", "id": request_id, "result": outcome})
 
     def _error(self, request_id: Any, error: RpcError, era: Era | None) -> Response:
-        status = (
-            era.status(error.code)
-            if era is not None
-            else (400 if error.code in (PARSE_ERROR, INVALID_REQUEST) else 200)
-        )
+        """Before the era is known (a body or envelope that cannot be accepted), 2026-07-28's table:
+        the handshake revisions only ask for some 4xx there."""
+        status = era.status(error.code) if era is not None else MODERN_STATUS.get(error.code, 400)
         return _json({"jsonrpc": "2.0", "id": request_id, "error": error.error()}, status)
 
     def _check_origin(self) -> None:

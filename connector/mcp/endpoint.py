@@ -227,7 +227,7 @@ class McpEndpoint:
         environ[self.credential_environ] = outer.get(self.credential_environ, "")
         if tool.method == "GET":
             body = b""
-            environ["QUERY_STRING"] = _query(arguments)
+            environ["QUERY_STRING"] = _query(arguments, tool.input_schema.get("properties", {}))
         else:
             body = orjson.dumps(arguments)
             environ["CONTENT_TYPE"] = JSON
@@ -257,15 +257,25 @@ class McpEndpoint:
         return answer[0], answer[1], content
 
 
-def _query(arguments: dict[str, Any]) -> str:
-    """Arguments as the query string an HTTP lookup reads (null is "not sent", as in JSON bodies)."""
+def _query(arguments: dict[str, Any], known: Any) -> str:
+    """Arguments as the query string an HTTP lookup reads. As in JSON bodies, a known field sent as
+    null is "not sent"; an unknown one is still sent, so that the lookup refuses it by name."""
     pairs: list[tuple[str, str]] = []
     for name, value in arguments.items():
         for item in value if isinstance(value, list) else [value]:
             if item is None:
+                if name not in known:
+                    pairs.append((name, ""))
                 continue
-            text = ("true" if item else "false") if isinstance(item, bool) else item
-            pairs.append((name, text if isinstance(text, str) else orjson.dumps(text).decode()))
+            if isinstance(item, float) and item.is_integer():
+                item = int(item)  # 1.0 is the integer 1 in JSON, as in a JSON body
+            if isinstance(item, bool):
+                text = "true" if item else "false"
+            elif isinstance(item, str | int | float):
+                text = str(item)
+            else:  # an object or a nested list: no query form, the lookup refuses it by name
+                text = orjson.dumps(item, default=str).decode()
+            pairs.append((name, text))
     return urlencode(pairs)
 
 

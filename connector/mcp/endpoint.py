@@ -199,20 +199,24 @@ class McpEndpoint:
             problem = {"title": "Unprocessable Content", "detail": f"_meta.{IDEMPOTENCY_META} must be text."}
             return results.failure(tool, 422, problem)
         status, headers, body = self._dispatch(tool, arguments, key)
+        if 200 <= status < 300:
+            return results.success(body or b"{}", headers.get(REPLAYED_HEADER) == "true")
         try:
-            data = orjson.loads(body) if body else {}
+            data = orjson.loads(body) if body else None
         except orjson.JSONDecodeError:
             data = None
-        if 200 <= status < 300:
-            return results.success(data if data is not None else {}, headers.get(REPLAYED_HEADER) == "true")
         if status in CREDENTIAL_STATUSES:  # MCP answers a missing or rejected credential with the HTTP status
             return Response(body, status, headers={"Content-Type": headers.get("Content-Type", JSON)})
         return results.failure(tool, status, data, headers.get("Retry-After"))
 
     # --- a tool call through the HTTP action -----------------------------------------------------
 
-    def _dispatch(self, tool: Tool, arguments: dict[str, Any], key: str | None) -> tuple[int, dict[str, str], bytes]:
-        """The action's answer to these arguments: (status, headers, body), through this app."""
+    def _dispatch(self, tool: Tool, arguments: dict[str, Any], key: str | None) -> tuple[int, Any, bytes]:
+        """The action's answer to these arguments: (status, headers, body), from the action's own view
+        (the function that serves its URL) in a request context of its own: the same credential
+        header, rate limit, idempotency store, validation, upstream call and error handlers as an
+        HTTP call. (The app's before-request hook, which starts the delivery worker, already ran for
+        the MCP request itself.)"""
         path = tool.path
         arguments = dict(arguments)
         for name in tool.path_parameters:
@@ -241,20 +245,15 @@ class McpEndpoint:
                 "wsgi.input": BytesIO(body),
             }
         )
-        answer: list[Any] = []
-
-        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            answer[:] = [int(status.split(" ", 1)[0]), dict(headers)]
-            return lambda data: None
-
         app = current_app._get_current_object()  # type: ignore[attr-defined]
-        chunks = app.wsgi_app(environ, start_response)
-        try:
-            content = b"".join(chunks)
-        finally:
-            if hasattr(chunks, "close"):
-                chunks.close()
-        return answer[0], answer[1], content
+        with app.request_context(environ):  # routed as the HTTP request would be
+            try:
+                if request.routing_exception is not None:
+                    raise request.routing_exception
+                response = app.view_functions[request.url_rule.endpoint](**request.view_args)
+            except Exception as exc:  # rendered by the app's own error handlers, as over HTTP
+                response = app.handle_user_exception(exc)
+            return response.status_code, response.headers, response.get_data()
 
 
 def _query(arguments: dict[str, Any], known: Any) -> str:

@@ -13,15 +13,20 @@ MAX_TEXT = 2000
 PROBLEM_MEMBERS = ("type", "title", "status", "detail", "errors")
 
 
-def short_text(data: Any) -> str:
-    text = orjson.dumps(data).decode()
-    if len(text) <= MAX_TEXT:
-        return text
+def short_text(body: bytes) -> str:
+    """The JSON answer as text (it is compact JSON already), cut when long."""
+    if len(body) <= MAX_TEXT:
+        return body.decode()
+    text = body.decode()
     return f"{text[:MAX_TEXT]}... ({len(text)} characters; the whole result is in structuredContent)"
 
 
-def success(data: Any, replayed: bool) -> dict[str, Any]:
-    result: dict[str, Any] = {"content": [{"type": "text", "text": short_text(data)}], "structuredContent": data}
+def success(body: bytes, replayed: bool) -> dict[str, Any]:
+    """``body`` is the action's JSON answer, passed on as it is (no decoding and encoding again)."""
+    result: dict[str, Any] = {
+        "content": [{"type": "text", "text": short_text(body)}],
+        "structuredContent": orjson.Fragment(body),
+    }
     if replayed:
         result["_meta"] = {"idempotentReplayed": True}
     return result

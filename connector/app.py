@@ -23,6 +23,7 @@ from connector.declarations import Catalog, validate_catalogs
 from connector.docs import render_docs
 from connector.errors import register_error_handlers
 from connector.jsonio import JSON, OrjsonProvider, json_response
+from connector.mcp import register_mcp
 from connector.ratelimit import CredentialLimit, Storage
 from connector.registry import discover
 from connector.runtime import build_blueprint, read_body
@@ -123,6 +124,7 @@ def create_app(config: Mapping[str, Any] | None = None, catalogs: list[Catalog] 
         TriggerRoutes(catalog, runtime, limit).register(blueprint)
         documents[catalog.name] = Documents.build(catalog, settings.public_url)
         _add_document_routes(blueprint, catalog, documents[catalog.name], settings.public_url)
+        register_mcp(blueprint, catalog, runtime, limit)  # POST /<catalog>/mcp, the tools for AI agents
         if settings.sandbox and catalog.sandbox is not None:
             _add_sandbox_pages(blueprint, running_sandboxes[catalog.name].url)
         app.register_blueprint(blueprint)

@@ -1004,5 +1004,5 @@ def test_export_writes_only_the_chosen_platforms(monkeypatch, tmp_path):
 
 def test_platforms_are_found_by_module():
     """Each module of connector.platforms is a platform: adding one touches no other file."""
-    assert list(platforms()) == ["openapi3", "powerautomate"]
+    assert list(platforms()) == ["copilotstudio", "openapi3", "powerautomate"]
     assert set(platforms()["powerautomate"].routes) == {"swagger.json", "apiProperties.json"}

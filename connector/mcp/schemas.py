@@ -1,0 +1,113 @@
+"""Tool schemas as JSON Schema 2020-12 (MCP's dialect), read from the catalog's OpenAPI 3 document.
+
+The OpenAPI 3 document is already rendered from the marshmallow schemas at start-up
+(``connector.platforms.openapi3``); this module only translates its dialect, so a tool's
+``inputSchema`` says exactly what the HTTP action's documented body says:
+
+- ``nullable: true`` (OpenAPI 3.0) becomes ``null`` among the ``type`` members (an optional field
+  sent as null counts as not sent);
+- ``$ref: #/components/schemas/X`` becomes ``$ref: #/$defs/X``, with only the definitions used;
+- boolean ``exclusiveMinimum``/``exclusiveMaximum`` (3.0) become the 2020-12 numbers;
+- ``example`` becomes ``examples``; ``x-ms-summary`` becomes ``title``; other ``x-*`` keys (Power
+  Automate's dropdown wiring) are dropped: a model reads none of them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+COMPONENTS = "#/components/schemas/"
+DEFS = "#/$defs/"
+DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+
+class Translator:
+    """Translates schemas of one OpenAPI 3.0 document, collecting the definitions they refer to."""
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        self.components: dict[str, Any] = document.get("components", {}).get("schemas", {})
+
+    def root(self, schema: Any) -> dict[str, Any]:
+        """A self-contained schema: the translated ``schema`` with the ``$defs`` it needs. A root
+        ``$ref`` is inlined, so the root states its ``type`` as MCP asks."""
+        defs: dict[str, Any] = {}
+        if isinstance(schema, dict) and set(schema) == {"$ref"}:
+            schema = self.components[schema["$ref"].removeprefix(COMPONENTS)]
+        rendered = self.translate(schema, defs)
+        if defs:
+            rendered["$defs"] = dict(sorted(defs.items()))
+        return rendered
+
+    def translate(self, schema: Any, defs: dict[str, Any]) -> Any:
+        if isinstance(schema, list):
+            return [self.translate(item, defs) for item in schema]
+        if not isinstance(schema, dict):
+            return schema
+        out: dict[str, Any] = {}
+        for key, value in schema.items():
+            if key == "$ref":
+                name = value.removeprefix(COMPONENTS)
+                if name not in defs:
+                    defs[name] = {}  # placeholder first: a schema may refer to itself
+                    defs[name] = self.translate(self.components[name], defs)
+                out["$ref"] = DEFS + name
+            elif key == "nullable":
+                continue
+            elif key == "example":
+                out["examples"] = [value]
+            elif key == "x-ms-summary":
+                out.setdefault("title", value)
+            elif key.startswith("x-"):
+                continue
+            elif key in ("properties", "patternProperties"):
+                out[key] = {name: self.translate(prop, defs) for name, prop in value.items()}
+            elif key in ("exclusiveMinimum", "exclusiveMaximum") and isinstance(value, bool):
+                bound = "minimum" if key == "exclusiveMinimum" else "maximum"
+                if value and bound in schema:
+                    out[key] = schema[bound]
+            elif key in ("enum", "default", "examples", "const", "required"):
+                out[key] = value
+            else:
+                out[key] = self.translate(value, defs)
+        for key in ("exclusiveMinimum", "exclusiveMaximum"):
+            if isinstance(schema.get(key), bool) and schema[key]:
+                out.pop("minimum" if key == "exclusiveMinimum" else "maximum", None)
+        if schema.get("nullable"):
+            _allow_null(out)
+        return out
+
+
+def _allow_null(schema: dict[str, Any]) -> None:
+    kind = schema.get("type")
+    if isinstance(kind, str):
+        schema["type"] = [kind, "null"]
+    elif isinstance(kind, list) and "null" not in kind:
+        schema["type"] = [*kind, "null"]
+    elif kind is None and "$ref" in schema:
+        ref = schema.pop("$ref")
+        schema["anyOf"] = [{"$ref": ref}, {"type": "null"}]
+    if "enum" in schema and None not in schema["enum"]:
+        schema["enum"] = [*schema["enum"], None]
+
+
+def query_object(parameters: list[dict[str, Any]], translator: Translator) -> dict[str, Any]:
+    """The object a GET operation's query parameters make: a tool takes them as one argument object.
+    Unknown names are refused, as the HTTP lookup refuses unknown query parameters."""
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    defs: dict[str, Any] = {}
+    for parameter in parameters:
+        if parameter.get("in") != "query":
+            continue
+        schema = translator.translate(parameter.get("schema", {}), defs)
+        if parameter.get("description"):
+            schema = {"description": parameter["description"], **schema}
+        properties[parameter["name"]] = schema
+        if parameter.get("required"):
+            required.append(parameter["name"])
+    rendered: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
+    if required:
+        rendered["required"] = required
+    if defs:
+        rendered["$defs"] = dict(sorted(defs.items()))
+    return rendered

@@ -158,7 +158,9 @@ class ContactEventOutput(OutputSchema):
     data = f.Dict(summary="Data", description="Everything E-goi sent about the event, as sent.")
 
 
-def _contact_event(item: dict[str, Any], key: str) -> dict[str, Any]:
+def _contact_event(item: dict[str, Any], key: str, subscribed_list: int | None = None) -> dict[str, Any]:
+    """The event of one batch item; ``list_id`` is the subscription's list when E-goi sends none
+    (its webhooks are registered per list)."""
     data = item.get("data") if isinstance(item.get("data"), dict) else {}
     flat = {**(data.get("base") if isinstance(data.get("base"), dict) else {}), **data}
     list_id_ = flat.get("list_id")
@@ -166,7 +168,7 @@ def _contact_event(item: dict[str, Any], key: str) -> dict[str, Any]:
         "id": key,
         "action": str(item.get("action")),
         "action_date": _when(item.get("actionDate")),
-        "list_id": int(list_id_) if isinstance(list_id_, int | str) and str(list_id_).isdigit() else None,
+        "list_id": int(list_id_) if isinstance(list_id_, int | str) and str(list_id_).isdigit() else subscribed_list,
         "data": data,
     }
     for name in ("contact_id", "email", "cellphone", "first_name", "last_name"):
@@ -210,8 +212,12 @@ class WhenContactEvent(WebhookTrigger):
             if item.get("action") not in wanted:
                 continue
             key = content_key(item)
-            pairs.append((key, _contact_event(item, key)))
+            pairs.append((key, _contact_event(item, key, data.get("list_id"))))
         return _unique(pairs)
+
+    def wants(self, event: dict[str, Any], data: dict[str, Any]) -> bool:
+        """The list (by the default rule) and one of the actions asked for."""
+        return super().wants(event, data) and event.get("action") in set(data.get("actions") or ())
 
 
 # --- transactional message status (Transactional API v2) ---------------------------------------------
@@ -323,13 +329,18 @@ class WhenMessageStatusChanges(WebhookTrigger):
                     raise
 
     def split(self, payload: Any, data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-        wanted = set(data.get("actions") or ())
-        channels = set(data.get("channels") or MESSAGE_CHANNELS)
         pairs = []
         for item in _items(payload):
             key = content_key(item)
             event = _message_event(item, key)
-            if event["action"] not in wanted or (event["channel"] is not None and event["channel"] not in channels):
+            if not self.wants(event, data):
                 continue
             pairs.append((key, event))
         return _unique(pairs)
+
+    def wants(self, event: dict[str, Any], data: dict[str, Any]) -> bool:
+        """One of the statuses asked for, on one of the channels (an event whose channel cannot be told
+        is kept)."""
+        channels = set(data.get("channels") or MESSAGE_CHANNELS)
+        channel = event.get("channel")
+        return event.get("action") in set(data.get("actions") or ()) and (channel is None or channel in channels)

@@ -189,11 +189,13 @@ class SubscriptionInfoSchema(OutputSchema):
     )
     ended_reason = f.String(summary="Ended Because", description="Why it ended, when it has.")
     disabled_reason = f.String(summary="Disabled Because", description="Why it is disabled, when it is.")
-    failing_since = f.Float(
+    failing_since = f.Timestamp(
         summary="Failing Since",
-        description="Unix time of the first failed delivery since the last success, while deliveries fail.",
+        description="When the first failed delivery since the last success was, while deliveries fail (ISO 8601, UTC).",
     )
-    created_at = f.Float(required=True, summary="Created At", description="Unix time of the subscription.")
+    created_at = f.Timestamp(
+        required=True, summary="Created At", description="When the subscription was made (ISO 8601, UTC)."
+    )
 
 
 class SubscriptionListSchema(OutputSchema):
@@ -227,9 +229,13 @@ class DeliverySchema(OutputSchema):
     attempts = f.Integer(required=True, summary="Attempts", description="Sends tried so far.")
     last_status = f.Integer(summary="Last Status", description="The subscriber's last HTTP status, if any.")
     last_error = f.String(summary="Last Error", description="Why the last attempt failed, if it did.")
-    created_at = f.Float(required=True, summary="Received At", description="Unix time the event was received.")
-    delivered_at = f.Float(summary="Delivered At", description="Unix time of the delivery, once delivered.")
-    next_attempt_at = f.Float(summary="Next Attempt At", description="Unix time of the next try, while pending.")
+    created_at = f.Timestamp(
+        required=True, summary="Received At", description="When the event was received (ISO 8601, UTC)."
+    )
+    delivered_at = f.Timestamp(summary="Delivered At", description="When it was delivered, once it is (ISO 8601, UTC).")
+    next_attempt_at = f.Timestamp(
+        summary="Next Attempt At", description="When the next try is due, while pending (ISO 8601, UTC)."
+    )
 
 
 class DeliveryListSchema(OutputSchema):

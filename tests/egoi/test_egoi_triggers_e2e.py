@@ -4,6 +4,7 @@ Standard Webhooks signature; and polling through the service's HTTP contract."""
 
 from __future__ import annotations
 
+import re
 import threading
 from urllib.parse import parse_qs, urlsplit
 
@@ -160,3 +161,29 @@ def test_a_webhook_triggers_recent_events_are_the_delivered_ones(service):
     assert call(service, "GET", f"{path}/recent", params={"list_id": 2, "actions": "subscription"}).json() == []
     missing = call(service, "GET", f"{path}/recent", params={"list_id": 1})
     assert missing.status_code == 422 and "actions" in missing.json()["errors"]
+
+
+ISO_WITH_ZONE = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)"
+
+
+def test_one_shape_per_trigger_every_field_present_and_times_zoned(service):
+    """Polling items and webhook events carry every field of their Event (null when empty) and
+    ISO 8601 times with a zone, whichever way they come."""
+    from triggers.egoi.contacts import ContactEvent
+    from triggers.egoi.webhooks import ContactEventOutput
+
+    with running_subscriber() as subscriber:
+        call(
+            service,
+            "POST",
+            "/egoi/triggers/when_contact_event",
+            json={"callback_url": subscriber.url, "list_id": 1, "actions": ["subscription"]},
+        )
+        call(service, "POST", "/egoi/actions/create_contact", json={"list_id": 1, "email": "cy@example.com"})
+        settle(service)
+        (event,) = [orjson.loads(d["body"]) for d in subscriber.delivered()]
+    (item,) = call(service, "GET", "/egoi/triggers/when_contact_created/recent", params={"list_id": 1}).json()
+    assert set(item) == set(ContactEvent().fields) and item["first_name"] is None and item["tags"] == []
+    assert set(event) == set(ContactEventOutput().fields) and event["cellphone"] is None
+    assert re.fullmatch(ISO_WITH_ZONE, item["subscription_date"]) and re.fullmatch(ISO_WITH_ZONE, event["action_date"])
+    assert (item["contact_id"], item["email"]) == (event["contact_id"], event["email"])

@@ -3,6 +3,7 @@ polling with the state in the URL, subscriptions, the receiver, signed durable d
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -412,6 +413,23 @@ def test_subscriptions_and_deliveries_are_listed_per_credential(live):
         f"{live.url}/demo/subscriptions/{mine['id']}/deliveries", headers={"X-Demo-Key": "someone-else"}, timeout=5
     )
     assert other.status_code == 404
+
+
+ISO_UTC = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
+
+
+def test_listings_write_times_iso_8601_with_a_zone(sqlite_live):
+    live = sqlite_live
+    with running_subscriber() as subscriber:
+        subscription = live.subscribe(subscriber.url).json()
+        live.fire([{"event_id": 1, "kind": "created"}])
+        live.worker.drain()
+    (listed,) = requests.get(f"{live.url}/demo/subscriptions", headers=KEY, timeout=5).json()["items"]
+    assert re.fullmatch(ISO_UTC, listed["created_at"]) and listed["failing_since"] is None
+    url = f"{live.url}/demo/subscriptions/{subscription['id']}/deliveries"
+    (delivery,) = requests.get(url, headers=KEY, timeout=5).json()["items"]
+    assert re.fullmatch(ISO_UTC, delivery["created_at"]) and re.fullmatch(ISO_UTC, delivery["delivered_at"])
+    assert delivery["created_at"] <= delivery["delivered_at"]
 
 
 def test_the_embedded_worker_delivers_without_being_asked(sqlite_live):

@@ -148,7 +148,9 @@ class ContactEventOutput(OutputSchema):
 
     id = f.String(required=True, summary="Event Id", description="Digest of the event's content: stable, unique.")
     action = f.String(required=True, summary="Action", description="What happened, as E-goi names it.")
-    action_date = f.String(summary="Action Date", description="When it happened, as E-goi sent it (ISO 8601).")
+    action_date = f.Timestamp(
+        summary="Action Date", description="When it happened, ISO 8601 (a time E-goi sends without a zone is UTC)."
+    )
     list_id = f.Integer(summary="List Id", description="The list of the contact.")
     contact_id = f.String(summary="Contact Id", description="The contact the event is about.")
     email = f.String(summary="Email", description="Email address of the contact, when E-goi sends it.")
@@ -248,14 +250,14 @@ class MessageStatusOutput(OutputSchema):
 
     id = f.String(required=True, summary="Event Id", description="Digest of the event's content: stable, unique.")
     action = f.String(required=True, summary="Status", description="The status reached: sent, delivered, view, ...")
-    action_date = f.String(summary="Status Date", description="When it was reached, ISO 8601 in UTC.")
+    action_date = f.Timestamp(summary="Status Date", description="When it was reached, ISO 8601 in UTC.")
     channel = f.String(summary="Channel", description="email or sms, from the recipient E-goi sent.")
     message_id = f.String(summary="Message Id", description="The id of the message, as the send returned it.")
     recipient = f.String(summary="Recipient", description="The email address or mobile number of the recipient.")
     recipient_id = f.String(summary="Recipient Id", description="E-goi's id of the recipient.")
     group_id = f.String(summary="Group Id", description="The group of the message.")
     sender = f.String(summary="Sender", description="The sender's mobile number or email, when sent.")
-    created = f.String(summary="Created", description="When the message was created, ISO 8601 in UTC.")
+    created = f.Timestamp(summary="Created", description="When the message was created, ISO 8601 in UTC.")
     custom_data = f.String(summary="Custom Data", description="The customData given when sending, as given.")
     data = f.Dict(summary="Data", description="Everything E-goi sent about the event, as sent.")
 

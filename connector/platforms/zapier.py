@@ -31,6 +31,7 @@ RUNTIME = Path(__file__).with_name("zapier_runtime.js")
 SEARCH_VERBS = ("Find", "Search", "Get", "List")
 HELP_MAX = 1000  # Zapier's limit on helpText and descriptions
 LABEL_MAX = 64
+LONG_TEXT = 255  # strings that may be longer get Zapier's multi-line box
 
 
 def words(operation_id: str) -> list[str]:
@@ -139,14 +140,16 @@ class App:
             rendered["type"] = scalar_type(item.inner)
             self.describe_values(rendered, item.inner, inputs)
             if prefix:  # a list inside a line item: one text, comma-separated
+                shape = {"integer": "csv-integer", "number": "csv-number"}.get(rendered["type"], "csv")
                 rendered["type"] = "string"
                 help_text = f"{help_text} Separate values with commas.".strip()
-                shape = "csv"
                 rendered.pop("choices", None)
             else:
                 rendered["list"] = True
         else:
             rendered["type"] = scalar_type(item)
+            if rendered["type"] == "string" and (getattr(item, "max_length", None) or 0) > LONG_TEXT:
+                rendered["type"] = "text"  # a box rather than a line
             self.describe_values(rendered, item, inputs)
             if isinstance(item, cf.Patterned) and item.hint and rendered["type"] == "string":
                 help_text = f"{help_text} Format: {item.hint}.".strip()
@@ -251,11 +254,14 @@ class App:
         }
 
     def search(self, endpoint: Endpoint) -> dict[str, Any]:
-        """Full objects: the answer's only list of objects (``items``) when it has one, else the answer."""
+        """Full objects: the items of a page (one required list of objects beside counts, as
+        ``declarations.paged`` makes), else the answer itself."""
         operation = endpoint.declaration
         output = operation.output_schema
         lists = [n for n, f in output.fields.items() if isinstance(f, mf.List) and isinstance(f.inner, mf.Nested)]
-        collection = lists[0] if len(lists) == 1 else None
+        others = [f for n, f in output.fields.items() if n not in lists]
+        page = len(lists) == 1 and output.fields[lists[0]].required and all(isinstance(f, mf.Integer) for f in others)
+        collection = lists[0] if page else None
         item_schema = output.fields[collection].inner.schema if collection else output
         example = operation.response_example
         if collection and isinstance(example, dict) and example.get(collection):
@@ -308,8 +314,11 @@ class App:
                 if declaration is None or not declaration.input_required:
                     return {"method": "GET", "path": endpoint.path, "body": {}}
         for endpoint in sorted(searches, key=lambda e: not e.operation_id.startswith("List")):
-            if endpoint.declaration.example:
-                return {"method": endpoint.method.upper(), "path": endpoint.path, "body": endpoint.declaration.example}
+            operation = endpoint.declaration
+            if operation.example:
+                required = {f.data_key or n for n, f in operation.input_schema.fields.items() if f.required}
+                body = {k: v for k, v in operation.example.items() if k in required}
+                return {"method": endpoint.method.upper(), "path": endpoint.path, "body": body}
         raise ValueError(f"{self.catalog.name}: no operation to test a Zapier connection with")
 
     def build(self) -> dict[str, Any]:

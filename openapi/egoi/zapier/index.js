@@ -365,7 +365,7 @@ module.exports = {
           "key": "target_url",
           "label": "Target URL",
           "required": false,
-          "type": "string",
+          "type": "text",
           "helpText": "Where events are delivered, by the name Zapier's REST hooks give it: send it or callback_url (both only when they are the same URL)."
         },
         {
@@ -510,7 +510,7 @@ module.exports = {
           "key": "target_url",
           "label": "Target URL",
           "required": false,
-          "type": "string",
+          "type": "text",
           "helpText": "Where events are delivered, by the name Zapier's REST hooks give it: send it or callback_url (both only when they are the same URL)."
         },
         {
@@ -737,34 +737,132 @@ module.exports = {
           "helpText": "The id of the contact."
         }
       ],
-      "collection": "extra",
+      "collection": null,
       "outputFields": [
         {
-          "key": "field_id",
+          "key": "contact_id",
+          "label": "Contact Id",
+          "type": "string"
+        },
+        {
+          "key": "list_id",
+          "label": "List Id",
+          "type": "integer"
+        },
+        {
+          "key": "status",
+          "label": "Status",
+          "type": "string"
+        },
+        {
+          "key": "consent",
+          "label": "Consent",
+          "type": "string"
+        },
+        {
+          "key": "email",
+          "label": "Email",
+          "type": "string"
+        },
+        {
+          "key": "email_status",
+          "label": "Email Status",
+          "type": "string"
+        },
+        {
+          "key": "cellphone",
+          "label": "Cellphone",
+          "type": "string"
+        },
+        {
+          "key": "cellphone_status",
+          "label": "Cellphone Status",
+          "type": "string"
+        },
+        {
+          "key": "phone",
+          "label": "Phone",
+          "type": "string"
+        },
+        {
+          "key": "phone_status",
+          "label": "Phone Status",
+          "type": "string"
+        },
+        {
+          "key": "first_name",
+          "label": "First Name",
+          "type": "string"
+        },
+        {
+          "key": "last_name",
+          "label": "Last Name",
+          "type": "string"
+        },
+        {
+          "key": "birth_date",
+          "label": "Birth Date",
+          "type": "string"
+        },
+        {
+          "key": "language",
+          "label": "Language",
+          "type": "string"
+        },
+        {
+          "key": "subscription_date",
+          "label": "Subscribed",
+          "type": "string"
+        },
+        {
+          "key": "change_date",
+          "label": "Changed",
+          "type": "string"
+        },
+        {
+          "key": "extra[]field_id",
           "label": "Extra Field Id",
           "type": "integer"
         },
         {
-          "key": "format",
+          "key": "extra[]format",
           "label": "Format",
           "type": "string"
         },
         {
-          "key": "value",
+          "key": "extra[]value",
           "label": "Value",
           "type": "string"
         },
         {
-          "key": "options",
+          "key": "extra[]options",
           "label": "Options",
+          "type": "integer",
+          "list": true
+        },
+        {
+          "key": "tags",
+          "label": "Tags",
           "type": "integer",
           "list": true
         }
       ],
       "sample": {
-        "field_id": 1,
-        "format": "text",
-        "value": "Acme"
+        "contact_id": "2f3a4b5c6d",
+        "list_id": 1,
+        "status": "active",
+        "email": "ana@example.com",
+        "first_name": "Ana",
+        "extra": [
+          {
+            "field_id": 1,
+            "format": "text",
+            "value": "Acme"
+          }
+        ],
+        "tags": [
+          1
+        ]
       }
     }),
     find_contact: service.search({
@@ -933,7 +1031,7 @@ module.exports = {
           "required": false,
           "type": "datetime",
           "placeholder": "2024-01-01 00:00:00",
-          "helpText": "Only campaigns created at or after this time, as yyyy-MM-dd HH:mm:ss."
+          "helpText": "Only campaigns created at or after this time, as yyyy-MM-dd HH:mm:ss (UTC) or ISO 8601 with an offset."
         },
         {
           "key": "created_max",
@@ -941,7 +1039,7 @@ module.exports = {
           "required": false,
           "type": "datetime",
           "placeholder": "2024-12-31 23:59:59",
-          "helpText": "Only campaigns created at or before this time, as yyyy-MM-dd HH:mm:ss."
+          "helpText": "Only campaigns created at or before this time, as yyyy-MM-dd HH:mm:ss (UTC) or ISO 8601 with an offset."
         },
         {
           "key": "updated_min",
@@ -949,7 +1047,7 @@ module.exports = {
           "required": false,
           "type": "datetime",
           "placeholder": "2024-01-01 00:00:00",
-          "helpText": "Only campaigns updated at or after this time, as yyyy-MM-dd HH:mm:ss."
+          "helpText": "Only campaigns updated at or after this time, as yyyy-MM-dd HH:mm:ss (UTC) or ISO 8601 with an offset."
         },
         {
           "key": "updated_max",
@@ -957,7 +1055,7 @@ module.exports = {
           "required": false,
           "type": "datetime",
           "placeholder": "2024-12-31 23:59:59",
-          "helpText": "Only campaigns updated at or before this time, as yyyy-MM-dd HH:mm:ss."
+          "helpText": "Only campaigns updated at or before this time, as yyyy-MM-dd HH:mm:ss (UTC) or ISO 8601 with an offset."
         },
         {
           "key": "start_date_min",
@@ -965,7 +1063,7 @@ module.exports = {
           "required": false,
           "type": "datetime",
           "placeholder": "2024-01-01 00:00:00",
-          "helpText": "Only campaigns started at or after this time, as yyyy-MM-dd HH:mm:ss."
+          "helpText": "Only campaigns started at or after this time, as yyyy-MM-dd HH:mm:ss (UTC) or ISO 8601 with an offset."
         },
         {
           "key": "start_date_max",
@@ -973,7 +1071,7 @@ module.exports = {
           "required": false,
           "type": "datetime",
           "placeholder": "2024-12-31 23:59:59",
-          "helpText": "Only campaigns started at or before this time, as yyyy-MM-dd HH:mm:ss."
+          "helpText": "Only campaigns started at or before this time, as yyyy-MM-dd HH:mm:ss (UTC) or ISO 8601 with an offset."
         },
         {
           "key": "end_date_min",
@@ -981,7 +1079,7 @@ module.exports = {
           "required": false,
           "type": "datetime",
           "placeholder": "2024-01-01 00:00:00",
-          "helpText": "Only campaigns ended at or after this time, as yyyy-MM-dd HH:mm:ss."
+          "helpText": "Only campaigns ended at or after this time, as yyyy-MM-dd HH:mm:ss (UTC) or ISO 8601 with an offset."
         },
         {
           "key": "end_date_max",
@@ -989,7 +1087,7 @@ module.exports = {
           "required": false,
           "type": "datetime",
           "placeholder": "2024-12-31 23:59:59",
-          "helpText": "Only campaigns ended at or before this time, as yyyy-MM-dd HH:mm:ss."
+          "helpText": "Only campaigns ended at or before this time, as yyyy-MM-dd HH:mm:ss (UTC) or ISO 8601 with an offset."
         },
         {
           "key": "schedule_date_min",
@@ -997,7 +1095,7 @@ module.exports = {
           "required": false,
           "type": "datetime",
           "placeholder": "2024-01-01 00:00:00",
-          "helpText": "Only campaigns scheduled at or after this time, as yyyy-MM-dd HH:mm:ss."
+          "helpText": "Only campaigns scheduled at or after this time, as yyyy-MM-dd HH:mm:ss (UTC) or ISO 8601 with an offset."
         },
         {
           "key": "schedule_date_max",
@@ -1005,7 +1103,7 @@ module.exports = {
           "required": false,
           "type": "datetime",
           "placeholder": "2024-12-31 23:59:59",
-          "helpText": "Only campaigns scheduled at or before this time, as yyyy-MM-dd HH:mm:ss."
+          "helpText": "Only campaigns scheduled at or before this time, as yyyy-MM-dd HH:mm:ss (UTC) or ISO 8601 with an offset."
         },
         {
           "key": "order",
@@ -1498,7 +1596,7 @@ module.exports = {
           "extra": {
             "prefix": "extra.",
             "fields": {
-              "options": "csv"
+              "options": "csv-integer"
             }
           }
         }
@@ -1714,7 +1812,7 @@ module.exports = {
           "extra": {
             "prefix": "extra.",
             "fields": {
-              "options": "csv"
+              "options": "csv-integer"
             }
           }
         }
@@ -1969,7 +2067,7 @@ module.exports = {
           "key": "customData",
           "label": "Custom Data",
           "required": false,
-          "type": "string",
+          "type": "text",
           "helpText": "Data returned with the message's status webhooks."
         },
         {
@@ -1992,7 +2090,7 @@ module.exports = {
           "required": false,
           "type": "datetime",
           "placeholder": "2026-12-31 09:30:00",
-          "helpText": "When to send the message, as yyyy-MM-dd HH:mm:ss; sent at once when not set."
+          "helpText": "When to send the message, as yyyy-MM-dd HH:mm:ss (UTC) or ISO 8601 with an offset; sent at once when not set."
         }
       ],
       "idempotent": true,
@@ -2088,7 +2186,7 @@ module.exports = {
               "key": "messages.customData",
               "label": "Custom Data",
               "required": false,
-              "type": "string",
+              "type": "text",
               "helpText": "Data returned with the message's status webhooks."
             },
             {
@@ -2111,7 +2209,7 @@ module.exports = {
               "required": false,
               "type": "datetime",
               "placeholder": "2026-12-31 09:30:00",
-              "helpText": "When to send the message, as yyyy-MM-dd HH:mm:ss; sent at once when not set."
+              "helpText": "When to send the message, as yyyy-MM-dd HH:mm:ss (UTC) or ISO 8601 with an offset; sent at once when not set."
             }
           ]
         }
@@ -2312,7 +2410,7 @@ module.exports = {
           "key": "subject",
           "label": "Subject",
           "required": true,
-          "type": "string",
+          "type": "text",
           "placeholder": "Your order has shipped",
           "helpText": "The subject of the email."
         },
@@ -2320,7 +2418,7 @@ module.exports = {
           "key": "htmlBody",
           "label": "HTML Body",
           "required": false,
-          "type": "string",
+          "type": "text",
           "placeholder": "<p>Hello <b>Ana</b>!</p>",
           "helpText": "The HTML version of the body; give this, a text body or both."
         },
@@ -2328,7 +2426,7 @@ module.exports = {
           "key": "textBody",
           "label": "Text Body",
           "required": false,
-          "type": "string",
+          "type": "text",
           "placeholder": "Hello Ana!",
           "helpText": "The plain-text version of the body; give this, an HTML body or both."
         },
@@ -2400,7 +2498,7 @@ module.exports = {
               "key": "attachment.data",
               "label": "Content",
               "required": true,
-              "type": "string",
+              "type": "text",
               "placeholder": "SGVsbG8h",
               "helpText": "The file's content in base64, at most 5 MB once decoded."
             },
@@ -2474,7 +2572,7 @@ module.exports = {
           "key": "customData",
           "label": "Custom Data",
           "required": false,
-          "type": "string",
+          "type": "text",
           "helpText": "Data returned with the message's status webhooks."
         },
         {
@@ -2497,7 +2595,7 @@ module.exports = {
           "required": false,
           "type": "datetime",
           "placeholder": "2026-12-31 09:30:00",
-          "helpText": "When to send the message, as yyyy-MM-dd HH:mm:ss; sent at once when not set."
+          "helpText": "When to send the message, as yyyy-MM-dd HH:mm:ss (UTC) or ISO 8601 with an offset; sent at once when not set."
         }
       ],
       "shape": {
@@ -2554,7 +2652,7 @@ module.exports = {
               "key": "messages.subject",
               "label": "Subject",
               "required": true,
-              "type": "string",
+              "type": "text",
               "placeholder": "Your order has shipped",
               "helpText": "The subject of the email."
             },
@@ -2562,7 +2660,7 @@ module.exports = {
               "key": "messages.htmlBody",
               "label": "HTML Body",
               "required": false,
-              "type": "string",
+              "type": "text",
               "placeholder": "<p>Hello <b>Ana</b>!</p>",
               "helpText": "The HTML version of the body; give this, a text body or both."
             },
@@ -2570,7 +2668,7 @@ module.exports = {
               "key": "messages.textBody",
               "label": "Text Body",
               "required": false,
-              "type": "string",
+              "type": "text",
               "placeholder": "Hello Ana!",
               "helpText": "The plain-text version of the body; give this, an HTML body or both."
             },
@@ -2652,7 +2750,7 @@ module.exports = {
               "key": "messages.customData",
               "label": "Custom Data",
               "required": false,
-              "type": "string",
+              "type": "text",
               "helpText": "Data returned with the message's status webhooks."
             },
             {
@@ -2675,7 +2773,7 @@ module.exports = {
               "required": false,
               "type": "datetime",
               "placeholder": "2026-12-31 09:30:00",
-              "helpText": "When to send the message, as yyyy-MM-dd HH:mm:ss; sent at once when not set."
+              "helpText": "When to send the message, as yyyy-MM-dd HH:mm:ss (UTC) or ISO 8601 with an offset; sent at once when not set."
             }
           ]
         }
@@ -2764,7 +2862,7 @@ module.exports = {
           "key": "message",
           "label": "Message",
           "required": false,
-          "type": "string",
+          "type": "text",
           "placeholder": "Your code is {{ code }}",
           "helpText": "The text the recipient receives; every {{ code }} is replaced by the code. Without the tag the code is added at the end."
         },
@@ -2842,7 +2940,7 @@ module.exports = {
           "key": "message",
           "label": "Message",
           "required": false,
-          "type": "string",
+          "type": "text",
           "placeholder": "Your code is {{ code }}",
           "helpText": "The text the recipient receives; every {{ code }} is replaced by the code. Without the tag the code is added at the end."
         },
@@ -2888,7 +2986,7 @@ module.exports = {
           "key": "subject",
           "label": "Subject",
           "required": true,
-          "type": "string",
+          "type": "text",
           "placeholder": "Your verification code",
           "helpText": "Subject of the email."
         },
@@ -2949,7 +3047,7 @@ module.exports = {
           "key": "message",
           "label": "Message",
           "required": false,
-          "type": "string",
+          "type": "text",
           "placeholder": "Your code is {{ code }}",
           "helpText": "The text the recipient receives; every {{ code }} is replaced by the code. Without the tag the code is added at the end."
         },
@@ -2995,7 +3093,7 @@ module.exports = {
           "key": "device",
           "label": "Device Token",
           "required": false,
-          "type": "string",
+          "type": "text",
           "placeholder": "device-token",
           "helpText": "The push token of the recipient's device."
         },

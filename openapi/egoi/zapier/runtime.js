@@ -53,7 +53,8 @@ const afterResponse = (response, z) =>
     : raiseForProblem(z, response);
 
 /** What the user typed, in the body's shape: child fields lose their parent's prefix, JSON text
- * becomes the object it describes, comma-separated text in a line item becomes a list. Values are
+ * becomes the object it describes, comma-separated text in a line item becomes a list (of numbers
+ * when the field holds numbers). Values are
  * otherwise sent as Zapier gives them ("" for an optional field left empty is "not sent" to the
  * service). */
 const shaped = (value, shape) => {
@@ -65,10 +66,11 @@ const shaped = (value, shape) => {
       return value; // the service names the field and the format expected
     }
   }
-  if (shape === 'csv') {
-    return typeof value === 'string' && value !== ''
-      ? value.split(',').map((item) => item.trim()).filter((item) => item !== '')
-      : value;
+  if (typeof shape === 'string' && shape.startsWith('csv')) {
+    if (typeof value !== 'string' || value === '') return value;
+    const items = value.split(',').map((item) => item.trim()).filter((item) => item !== '');
+    // numerals become numbers where the list holds numbers; anything else is left for the service to name
+    return shape === 'csv' ? items : items.map((item) => (/^-?\d+(\.\d+)?$/.test(item) ? Number(item) : item));
   }
   if (shape && typeof shape === 'object') {
     if (typeof value === 'string' && value.trim().startsWith('[')) return shaped(value, 'json');

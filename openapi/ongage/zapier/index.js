@@ -24,7 +24,6 @@ module.exports = {
     "method": "POST",
     "path": "/actions/list_events",
     "body": {
-      "list_id": 1,
       "name": "Birth date event"
     }
   }),
@@ -812,7 +811,7 @@ module.exports = {
           "triggers": {
             "prefix": "triggers.",
             "fields": {
-              "email_messages": "csv",
+              "email_messages": "csv-integer",
               "send_on_days": "csv",
               "recurrence": "json"
             }

@@ -31,6 +31,7 @@ RUNTIME = Path(__file__).with_name("zapier_runtime.js")
 SEARCH_VERBS = ("Find", "Search", "Get", "List")
 HELP_MAX = 1000  # Zapier's limit on helpText and descriptions
 LABEL_MAX = 64
+SAMPLE_TIME = "2026-01-15T09:30:00.000Z"
 LONG_TEXT = 255  # strings that may be longer get Zapier's multi-line box
 
 
@@ -65,7 +66,7 @@ def scalar_type(item: mf.Field) -> str:
         return "integer"
     if isinstance(item, mf.Number):
         return "number"
-    if isinstance(item, cf.DateTime | mf.DateTime):
+    if isinstance(item, cf.DateTime | mf.DateTime) or item.metadata.get("format") == "date-time":
         return "datetime"
     return "string"
 
@@ -76,7 +77,6 @@ class Inputs:
 
     fields: list[dict[str, Any]] = field(default_factory=list)
     shape: dict[str, Any] = field(default_factory=dict)
-    dropdowns: dict[str, tuple[Endpoint, Any]] = field(default_factory=dict)  # trigger key → lookup
     depends: set[str] = field(default_factory=set)  # fields a dropdown reads
 
 
@@ -88,7 +88,7 @@ class App:
         self.catalog = description.catalog
         self.by_operation = {e.operation_id: e for e in description.endpoints}
         self.by_path = {(e.method, e.path): e for e in description.endpoints}
-        self.recent = {e.recent_of: e for e in description.endpoints if getattr(e, "recent_of", None)}
+        self.recent = {e.recent_of: e for e in description.endpoints if e.recent_of}
         self.dropdowns: dict[str, dict[str, Any]] = {}
 
     # --- fields ---------------------------------------------------------------------------------
@@ -134,7 +134,7 @@ class App:
                 rendered["dict"] = True
             else:
                 rendered["type"] = "text"
-                help_text = f"{help_text} As JSON.".strip()
+                help_text = f"{help_text} As JSON, for example {json.dumps(self.json_example(item))}.".strip()
                 shape = "json"
         elif isinstance(item, mf.List):
             rendered["type"] = scalar_type(item.inner)
@@ -142,8 +142,9 @@ class App:
             if prefix:  # a list inside a line item: one text, comma-separated
                 shape = {"integer": "csv-integer", "number": "csv-number"}.get(rendered["type"], "csv")
                 rendered["type"] = "string"
-                help_text = f"{help_text} Separate values with commas.".strip()
-                rendered.pop("choices", None)
+                choices = rendered.pop("choices", None)
+                one_of = f" (each one of {', '.join(choices)})" if choices else ""
+                help_text = f"{help_text} Separate values with commas{one_of}, or write a JSON list.".strip()
             else:
                 rendered["list"] = True
         else:
@@ -158,6 +159,16 @@ class App:
         if help_text:
             rendered["helpText"] = clip(help_text)
         return rendered, shape
+
+    def json_example(self, item: mf.Field) -> Any:
+        """What a field asked as JSON text looks like: its example, else one built from its schema."""
+        if "example" in item.metadata:
+            return item.metadata["example"]
+        if isinstance(item, mf.Nested):
+            return self.sample(item.schema)
+        if isinstance(item, mf.List) and isinstance(item.inner, mf.Nested):
+            return [self.sample(item.inner.schema)]
+        return {}
 
     def describe_values(self, rendered: dict[str, Any], item: mf.Field, inputs: Inputs) -> None:
         """Choices from an enum, or a dynamic dropdown backed by a hidden trigger on the lookup."""
@@ -226,9 +237,8 @@ class App:
             elif isinstance(item, mf.Dict):
                 built[key] = {}
             else:
-                built[key] = {"boolean": True, "integer": 1, "number": 1.0}.get(
-                    scalar_type(item), "1" if key == "id" else ""
-                )
+                typed = {"boolean": True, "integer": 1, "number": 1.0, "datetime": SAMPLE_TIME}
+                built[key] = typed.get(scalar_type(item), "1" if key == "id" else "")
         return built
 
     # --- operations -----------------------------------------------------------------------------
@@ -329,7 +339,7 @@ class App:
         search_endpoints = []
         for endpoint in self.description.endpoints:
             declaration = endpoint.declaration
-            if declaration is None or getattr(endpoint, "recent_of", None):
+            if declaration is None or endpoint.recent_of:
                 continue
             if endpoint.trigger == "batch":
                 triggers[declaration.key] = self.trigger(endpoint)

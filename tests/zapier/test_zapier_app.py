@@ -452,3 +452,29 @@ def test_a_throttled_call_waits_for_retry_after_and_says_why(apps, tmp_path):
     assert throttled["error"]["name"] == "ThrottledError"
     shown = json.loads(throttled["error"]["message"])
     assert 0 < shown["delay"] <= 60 and "Too many" in shown["message"]
+
+
+def test_the_runtime_gives_the_body_its_shape(apps):
+    """Line items lose their parent's prefix; JSON text becomes objects; lists in line items are
+    split on commas (numbers where the list holds numbers) unless written as a JSON list."""
+    shape = {
+        "fields": {
+            "meta": "json",
+            "items": {"prefix": "items.", "fields": {"ids": "csv-integer", "tags": "csv", "rule": "json"}},
+        }
+    }
+    data = {
+        "name": "",
+        "meta": '{"a": 1}',
+        "items": [{"items.ids": "1, 2", "items.tags": '["a,b", "c"]', "items.rule": "", "items.note": "x"}],
+    }
+    script = (
+        f"const {{ shapeObject }} = require({json.dumps(str(apps['egoi'] / 'runtime.js'))});"
+        f"process.stdout.write(JSON.stringify(shapeObject({json.dumps(data)}, {json.dumps(shape)})));"
+    )
+    done = subprocess.run([str(NODE), "-e", script], capture_output=True, text=True, check=True, timeout=60)
+    assert json.loads(done.stdout) == {
+        "name": "",
+        "meta": {"a": 1},
+        "items": [{"ids": [1, 2], "tags": ["a,b", "c"], "rule": "", "note": "x"}],
+    }

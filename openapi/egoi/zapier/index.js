@@ -127,7 +127,7 @@ module.exports = {
         {
           "key": "subscription_date",
           "label": "Subscribed",
-          "type": "string"
+          "type": "datetime"
         },
         {
           "key": "change_date",
@@ -182,7 +182,7 @@ module.exports = {
         "last_name": "",
         "birth_date": "",
         "language": "",
-        "subscription_date": "",
+        "subscription_date": "2026-01-15T09:30:00.000Z",
         "change_date": "",
         "extra": [
           {
@@ -300,22 +300,22 @@ module.exports = {
         {
           "key": "created",
           "label": "Created",
-          "type": "string"
+          "type": "datetime"
         },
         {
           "key": "updated",
           "label": "Updated",
-          "type": "string"
+          "type": "datetime"
         },
         {
           "key": "start_date",
           "label": "Start Date",
-          "type": "string"
+          "type": "datetime"
         },
         {
           "key": "end_date",
           "label": "End Date",
-          "type": "string"
+          "type": "datetime"
         },
         {
           "key": "schedule_date__enabled",
@@ -325,7 +325,7 @@ module.exports = {
         {
           "key": "schedule_date__date",
           "label": "Schedule Date",
-          "type": "string"
+          "type": "datetime"
         }
       ],
       "sample": {
@@ -341,13 +341,13 @@ module.exports = {
         "automation_id": 1,
         "processed_messages": 1,
         "thumbnail": "",
-        "created": "",
-        "updated": "",
-        "start_date": "",
-        "end_date": "",
+        "created": "2026-01-15T09:30:00.000Z",
+        "updated": "2026-01-15T09:30:00.000Z",
+        "start_date": "2026-01-15T09:30:00.000Z",
+        "end_date": "2026-01-15T09:30:00.000Z",
         "schedule_date": {
           "enabled": true,
-          "date": ""
+          "date": "2026-01-15T09:30:00.000Z"
         }
       }
     }),
@@ -446,7 +446,7 @@ module.exports = {
         {
           "key": "action_date",
           "label": "Action Date",
-          "type": "string"
+          "type": "datetime"
         },
         {
           "key": "list_id",
@@ -486,7 +486,7 @@ module.exports = {
       "sample": {
         "id": "1",
         "action": "",
-        "action_date": "",
+        "action_date": "2026-01-15T09:30:00.000Z",
         "list_id": 1,
         "contact_id": "",
         "email": "",
@@ -566,7 +566,7 @@ module.exports = {
         {
           "key": "action_date",
           "label": "Status Date",
-          "type": "string"
+          "type": "datetime"
         },
         {
           "key": "channel",
@@ -601,7 +601,7 @@ module.exports = {
         {
           "key": "created",
           "label": "Created",
-          "type": "string"
+          "type": "datetime"
         },
         {
           "key": "custom_data",
@@ -616,14 +616,14 @@ module.exports = {
       "sample": {
         "id": "1",
         "action": "",
-        "action_date": "",
+        "action_date": "2026-01-15T09:30:00.000Z",
         "channel": "",
         "message_id": "",
         "recipient": "",
         "recipient_id": "",
         "group_id": "",
         "sender": "",
-        "created": "",
+        "created": "2026-01-15T09:30:00.000Z",
         "custom_data": "",
         "data": {}
       }
@@ -812,7 +812,7 @@ module.exports = {
         {
           "key": "subscription_date",
           "label": "Subscribed",
-          "type": "string"
+          "type": "datetime"
         },
         {
           "key": "change_date",
@@ -870,7 +870,7 @@ module.exports = {
       "noun": "Contact",
       "display": {
         "label": "Find contacts by email or phone",
-        "description": "Finds the contacts whose email, cellphone or phone is the one given, in every list or in one list; an empty list when there is none."
+        "description": "Finds the contacts whose email, cellphone or phone is the one given, in every list or in one list, each with its fields, extra fields and tags as Get a contact returns them; an empty list when there is none."
       },
       "method": "POST",
       "path": "/actions/find_contact",
@@ -922,6 +922,103 @@ module.exports = {
           "type": "integer"
         },
         {
+          "key": "status",
+          "label": "Status",
+          "type": "string"
+        },
+        {
+          "key": "consent",
+          "label": "Consent",
+          "type": "string"
+        },
+        {
+          "key": "email",
+          "label": "Email",
+          "type": "string"
+        },
+        {
+          "key": "email_status",
+          "label": "Email Status",
+          "type": "string"
+        },
+        {
+          "key": "cellphone",
+          "label": "Cellphone",
+          "type": "string"
+        },
+        {
+          "key": "cellphone_status",
+          "label": "Cellphone Status",
+          "type": "string"
+        },
+        {
+          "key": "phone",
+          "label": "Phone",
+          "type": "string"
+        },
+        {
+          "key": "phone_status",
+          "label": "Phone Status",
+          "type": "string"
+        },
+        {
+          "key": "first_name",
+          "label": "First Name",
+          "type": "string"
+        },
+        {
+          "key": "last_name",
+          "label": "Last Name",
+          "type": "string"
+        },
+        {
+          "key": "birth_date",
+          "label": "Birth Date",
+          "type": "string"
+        },
+        {
+          "key": "language",
+          "label": "Language",
+          "type": "string"
+        },
+        {
+          "key": "subscription_date",
+          "label": "Subscribed",
+          "type": "datetime"
+        },
+        {
+          "key": "change_date",
+          "label": "Changed",
+          "type": "string"
+        },
+        {
+          "key": "extra[]field_id",
+          "label": "Extra Field Id",
+          "type": "integer"
+        },
+        {
+          "key": "extra[]format",
+          "label": "Format",
+          "type": "string"
+        },
+        {
+          "key": "extra[]value",
+          "label": "Value",
+          "type": "string"
+        },
+        {
+          "key": "extra[]options",
+          "label": "Options",
+          "type": "integer",
+          "list": true
+        },
+        {
+          "key": "tags",
+          "label": "Tags",
+          "type": "integer",
+          "list": true
+        },
+        {
           "key": "matched_by",
           "label": "Matched By",
           "type": "string"
@@ -930,6 +1027,13 @@ module.exports = {
       "sample": {
         "contact_id": "2f3a4b5c6d",
         "list_id": 1,
+        "status": "active",
+        "email": "ana@example.com",
+        "first_name": "Ana",
+        "extra": [],
+        "tags": [
+          1
+        ],
         "matched_by": "email"
       }
     }),
@@ -1196,22 +1300,22 @@ module.exports = {
         {
           "key": "created",
           "label": "Created",
-          "type": "string"
+          "type": "datetime"
         },
         {
           "key": "updated",
           "label": "Updated",
-          "type": "string"
+          "type": "datetime"
         },
         {
           "key": "start_date",
           "label": "Start Date",
-          "type": "string"
+          "type": "datetime"
         },
         {
           "key": "end_date",
           "label": "End Date",
-          "type": "string"
+          "type": "datetime"
         },
         {
           "key": "schedule_date__enabled",
@@ -1221,7 +1325,7 @@ module.exports = {
         {
           "key": "schedule_date__date",
           "label": "Schedule Date",
-          "type": "string"
+          "type": "datetime"
         }
       ],
       "sample": {
@@ -1565,7 +1669,7 @@ module.exports = {
               "label": "Options",
               "required": false,
               "type": "string",
-              "helpText": "For a field of format options: the ids of the options chosen. Separate values with commas."
+              "helpText": "For a field of format options: the ids of the options chosen. Separate values with commas, or write a JSON list."
             }
           ]
         },
@@ -1739,7 +1843,7 @@ module.exports = {
               "label": "Options",
               "required": false,
               "type": "string",
-              "helpText": "For a field of format options: the ids of the options chosen. Separate values with commas."
+              "helpText": "For a field of format options: the ids of the options chosen. Separate values with commas, or write a JSON list."
             }
           ]
         },
@@ -2169,7 +2273,7 @@ module.exports = {
               "label": "Merge Tags",
               "required": false,
               "type": "string",
-              "helpText": "Values for the gaps in the text, each as tagName:tagValue (for example name:Ana). Separate values with commas."
+              "helpText": "Values for the gaps in the text, each as tagName:tagValue (for example name:Ana). Separate values with commas, or write a JSON list."
             },
             {
               "key": "messages.priority",
@@ -2646,7 +2750,7 @@ module.exports = {
               "label": "Send To",
               "required": true,
               "type": "string",
-              "helpText": "Email addresses of the recipients (a single address is taken as a list of one). Separate values with commas."
+              "helpText": "Email addresses of the recipients (a single address is taken as a list of one). Separate values with commas, or write a JSON list."
             },
             {
               "key": "messages.subject",
@@ -2677,14 +2781,14 @@ module.exports = {
               "label": "Cc",
               "required": false,
               "type": "string",
-              "helpText": "Email addresses that receive a copy. Separate values with commas."
+              "helpText": "Email addresses that receive a copy. Separate values with commas, or write a JSON list."
             },
             {
               "key": "messages.bcc",
               "label": "Bcc",
               "required": false,
               "type": "string",
-              "helpText": "Email addresses that receive a hidden copy. Separate values with commas."
+              "helpText": "Email addresses that receive a hidden copy. Separate values with commas, or write a JSON list."
             },
             {
               "key": "messages.replyToId",
@@ -2726,14 +2830,14 @@ module.exports = {
               "label": "Attachments",
               "required": false,
               "type": "text",
-              "helpText": "Files to attach, each at most 5 MB (attachments must be enabled on the E-goi account). As JSON."
+              "helpText": "Files to attach, each at most 5 MB (attachments must be enabled on the E-goi account). As JSON, for example [{\"filename\": \"hello.txt\", \"data\": \"SGVsbG8h\", \"mimeType\": \"text/plain\", \"arrangement\": \"\"}]."
             },
             {
               "key": "messages.mergeTags",
               "label": "Merge Tags",
               "required": false,
               "type": "string",
-              "helpText": "Values for the gaps in the text, each as tagName:tagValue (for example name:Ana). Separate values with commas."
+              "helpText": "Values for the gaps in the text, each as tagName:tagValue (for example name:Ana). Separate values with commas, or write a JSON list."
             },
             {
               "key": "messages.priority",

@@ -686,7 +686,7 @@ module.exports = {
               "label": "ESPs",
               "required": false,
               "type": "text",
-              "helpText": "ESPs and their percentages; required when the domain is not \"default\". Total 100. As JSON."
+              "helpText": "ESPs and their percentages; required when the domain is not \"default\". Total 100. As JSON, for example [{\"esp_id\": 7, \"percent\": 100}]."
             },
             {
               "key": "distribution.percent",
@@ -729,7 +729,7 @@ module.exports = {
               "label": "Email Messages",
               "required": false,
               "type": "string",
-              "helpText": "Ids of the email messages the trigger sends. Separate values with commas."
+              "helpText": "Ids of the email messages the trigger sends. Separate values with commas, or write a JSON list."
             },
             {
               "key": "triggers.days_diff",
@@ -744,7 +744,7 @@ module.exports = {
               "label": "Send On Days",
               "required": false,
               "type": "string",
-              "helpText": "For triggers based on list_field: week days the trigger may send on (Sun, Mon, ... Sat); leave empty for any day. Separate values with commas."
+              "helpText": "For triggers based on list_field: week days the trigger may send on (Sun, Mon, ... Sat); leave empty for any day. Separate values with commas (each one of Sun, Mon, Tue, Wed, Thu, Fri, Sat), or write a JSON list."
             },
             {
               "key": "triggers.operator",
@@ -795,7 +795,7 @@ module.exports = {
               "label": "Recurrence",
               "required": false,
               "type": "text",
-              "helpText": "For triggers based on list: how the trigger repeats. As JSON."
+              "helpText": "For triggers based on list: how the trigger repeats. As JSON, for example {\"pattern\": \"daily\"}."
             }
           ]
         }

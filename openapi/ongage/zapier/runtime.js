@@ -68,6 +68,7 @@ const shaped = (value, shape) => {
   }
   if (typeof shape === 'string' && shape.startsWith('csv')) {
     if (typeof value !== 'string' || value === '') return value;
+    if (value.trim().startsWith('[')) return shaped(value, 'json'); // values that hold commas
     const items = value.split(',').map((item) => item.trim()).filter((item) => item !== '');
     // numerals become numbers where the list holds numbers; anything else is left for the service to name
     return shape === 'csv' ? items : items.map((item) => (/^-?\d+(\.\d+)?$/.test(item) ? Number(item) : item));

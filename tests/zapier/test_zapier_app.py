@@ -403,23 +403,41 @@ def _wait(predicate, timeout: float = 20) -> Any:
     raise AssertionError("timed out")
 
 
-def test_a_rest_hook_subscribes_gets_a_real_event_and_unsubscribes(zapier):
+def _a_contact(app: Zapier) -> dict[str, Any]:
+    made = app.call(
+        "POST", "/actions/create_contact", json={"list_id": 1, "email": f"hook-{uuid.uuid4().hex[:8]}@example.com"}
+    )
+    return {"contact_id": made.json()["contact_id"]}
+
+
+def _an_sms(app: Zapier) -> dict[str, Any]:
+    sent = app.call("POST", "/actions/send_sms", json={"to": "351-912345678", "from": "1", "textBody": "Hello!"})
+    return {"message_id": sent.json()["messageId"]}
+
+
+HOOKS = {
+    "when_contact_event": ({"list_id": 1, "actions": ["subscription"]}, _a_contact),
+    "when_message_status_changes": ({"channels": ["sms"], "actions": ["delivered"]}, _an_sms),
+}
+
+
+@pytest.mark.parametrize("key", HOOKS)
+def test_a_rest_hook_subscribes_gets_a_real_event_and_unsubscribes(zapier, key):
+    """Subscribe with Zapier's target URL; an event made through the service reaches it; perform
+    gives it as one item, performList gives the same item; unsubscribe ends the subscription."""
     app = zapier["egoi"]
-    trigger = "triggers.when_contact_event.operation"
-    inputs = {"list_id": 1, "actions": ["subscription"]}
+    trigger = f"triggers.{key}.operation"
+    inputs, make_event = HOOKS[key]
     with running_subscriber() as listener:
         subscription = app.result(f"{trigger}.performSubscribe", {"inputData": inputs, "targetUrl": listener.url})
         listed = app.call("GET", "/subscriptions").json()["items"]
         assert [s["status"] for s in listed if s["id"] == subscription["id"]] == ["active"]
-        email = f"hook-{uuid.uuid4().hex[:8]}@example.com"
-        made = app.call("POST", "/actions/create_contact", json={"list_id": 1, "email": email}).json()
-        delivery = _wait(listener.delivered)[0]
-        event = json.loads(delivery["body"])
+        expected = make_event(app)
+        event = json.loads(_wait(listener.delivered)[0]["body"])
         (performed,) = app.result(f"{trigger}.perform", {"inputData": inputs, "cleanedRequest": event})
-        assert performed["id"] and performed["contact_id"] == made["contact_id"]
-        recent = app.result(f"{trigger}.performList", {"inputData": inputs})
-        same = [item for item in recent if item["id"] == performed["id"]]
-        assert same and set(same[0]) == set(performed)
+        assert performed["id"] and performed == {**performed, **expected}
+        recent = app.result(f"{trigger}.performList", {"inputData": inputs, "meta": {"limit": 10}})
+        assert [item for item in recent if item["id"] == performed["id"]] == [performed]
         app.result(f"{trigger}.performUnsubscribe", {"inputData": inputs, "subscribeData": subscription})
         listed = app.call("GET", "/subscriptions").json()["items"]
         assert [s["status"] for s in listed if s["id"] == subscription["id"]] in ([], ["ended"])

@@ -3,7 +3,7 @@
 // the request of each kind of trigger, search and create. index.js holds the data (fields, paths,
 // samples) generated from the connector's declarations; this file is copied next to it unchanged.
 
-const RESERVED = new Set(['', null, undefined]);
+const EMPTY = new Set(['', null, undefined]);
 
 /** The service's URL for this connector: the URL variable when set (`zapier env:set`), else the
  * public URL the app was generated for. */
@@ -99,7 +99,7 @@ const idempotencyKey = (z, bundle, key) => {
 
 /** Query parameters from the input: empty values are left out of a query string. */
 const query = (data) =>
-  Object.fromEntries(Object.entries(data || {}).filter(([, value]) => !RESERVED.has(value)));
+  Object.fromEntries(Object.entries(data || {}).filter(([, value]) => !EMPTY.has(value)));
 
 const service = (config) => {
   const url = (path) => `${baseUrl(config)}${path}`;

@@ -288,16 +288,23 @@ class App:
         event = operation.Event()
         recent = self.recent.get(endpoint.operation_id)
         limit = self.limit(recent)
-        skip = frozenset({"limit"}) if limit else frozenset()
         query = recent.query().fields if recent is not None and recent.query is not None else {}
+        skip = {"limit"} if limit else set()
+        if endpoint.trigger == "single":  # where to deliver: Zapier fills it in (bundle.targetUrl)
+            skip |= {item.data_key or name for name, item in operation.input_schema.fields.items() if self.hidden(item)}
         return {
-            **self.base(endpoint, self.inputs(operation.input_schema, skip)),
+            **self.base(endpoint, self.inputs(operation.input_schema, frozenset(skip))),
             "recentPath": recent.path if recent else None,
             "recentQuery": [item.data_key or name for name, item in query.items()],
             "limit": limit,
             "outputFields": self.output_fields(event),
             "sample": self.sample(event),
         }
+
+    @staticmethod
+    def hidden(item: mf.Field) -> bool:
+        """A field the platform fills in, never the person (Power Automate's internal visibility)."""
+        return item.metadata.get("x_ms_visibility") == "internal" or bool(item.metadata.get("x-ms-notification-url"))
 
     @staticmethod
     def limit(recent: Endpoint | None) -> int | None:
@@ -316,8 +323,8 @@ class App:
         return 100
 
     def test_call(self, searches: list[Endpoint]) -> dict[str, Any]:
-        """The cheapest authenticated call: a lookup that needs no input, the subscription list, or
-        a search with its declared example."""
+        """The cheapest authenticated call: a lookup that needs no input, the subscription list, a
+        search with the required part of its declared example, or a trigger's recent list."""
         for endpoint in self.description.endpoints:
             declaration = endpoint.declaration
             if endpoint.method == "get" and not endpoint.public and not endpoint.trigger and "{" not in endpoint.path:
@@ -329,6 +336,8 @@ class App:
                 required = {f.data_key or n for n, f in operation.input_schema.fields.items() if f.required}
                 body = {k: v for k, v in operation.example.items() if k in required}
                 return {"method": endpoint.method.upper(), "path": endpoint.path, "body": body}
+        if recent := next(iter(self.recent.values()), None):
+            return {"method": "GET", "path": recent.path, "body": {"limit": 1, **(recent.declaration.example or {})}}
         raise ValueError(f"{self.catalog.name}: no operation to test a Zapier connection with")
 
     def build(self) -> dict[str, Any]:

@@ -362,13 +362,6 @@ module.exports = {
       "path": "/triggers/when_contact_event",
       "inputFields": [
         {
-          "key": "target_url",
-          "label": "Target URL",
-          "required": false,
-          "type": "text",
-          "helpText": "Where events are delivered, by the name Zapier's REST hooks give it: send it or callback_url (both only when they are the same URL)."
-        },
-        {
           "key": "list_id",
           "label": "Contact List",
           "required": true,
@@ -506,13 +499,6 @@ module.exports = {
       "method": "POST",
       "path": "/triggers/when_message_status_changes",
       "inputFields": [
-        {
-          "key": "target_url",
-          "label": "Target URL",
-          "required": false,
-          "type": "text",
-          "helpText": "Where events are delivered, by the name Zapier's REST hooks give it: send it or callback_url (both only when they are the same URL)."
-        },
         {
           "key": "channels",
           "label": "Channels",

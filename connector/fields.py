@@ -311,6 +311,39 @@ class DateTime(_PatternedCalendarString):
     hint = "yyyy-MM-dd HH:mm:ss"
 
 
+_NAIVE = re.compile(r"(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?)", re.ASCII)
+
+
+def iso_utc(moment: dt.datetime) -> str:
+    """``2026-11-27T06:45:16.123Z``: ISO 8601 in UTC, to the millisecond, as webhooks send times."""
+    return moment.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Timestamp(Described, fields.String):
+    """A moment in an output, always written ISO 8601 with a zone, whatever its source: Unix seconds
+    (the service's own times) become UTC to the millisecond; an upstream's ``yyyy-MM-dd HH:mm:ss``,
+    which carries no zone, is read as UTC (``T`` and ``Z`` added); a value that already has a zone is
+    kept. Documented as ``format: date-time``, so every item of a trigger and every listing carries
+    times a no-code tool parses the same way."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("metadata", {}).setdefault("format", "date-time")
+        super().__init__(*args, **kwargs)
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        if value is None or value == "" or isinstance(value, bool):
+            return None
+        if isinstance(value, int | float):
+            return iso_utc(dt.datetime.fromtimestamp(value, dt.UTC))
+        if isinstance(value, dt.datetime):
+            return iso_utc(value if value.tzinfo else value.replace(tzinfo=dt.UTC))
+        text = str(value)
+        naive = _NAIVE.fullmatch(text)
+        if naive:
+            return f"{naive.group(1)}T{naive.group(2)}Z"
+        return text  # zoned already, or not a time at all: passed on as the upstream wrote it
+
+
 class Choice(String):
     """A string from a fixed set, exactly as the upstream documents it."""
 

@@ -6,7 +6,11 @@ Paths under ``/<connector>``:
 - ``GET triggers/<key>?…[&triggerState=…]`` — Power Automate polling: 202 + ``Location`` +
   ``Retry-After`` when nothing is new (the first call included), 200 with the new items newest first
   and a ``Location`` carrying the advanced state. A failure answers an error and advances nothing.
-- ``GET triggers/<key>/recent?…`` — Zapier and Make: the latest items, newest first, each with ``id``.
+- ``GET triggers/<key>/recent?…[&limit=1..100]`` — Zapier and Make: the latest items (100 unless
+  ``limit`` says fewer), newest first, each with ``id``. For a polling trigger they are read upstream;
+  for a webhook trigger they are the events this service received for the caller's subscriptions to
+  it, exactly as they were delivered (the same ids too), which no upstream lookup could give for
+  every kind of event (an email opened, an SMS delivered).
 - ``POST triggers/<key>`` — subscribe (Power Automate's ``callback_url``, Zapier's ``target_url``):
   201 + ``Location`` of the subscription, with the secret that signs its deliveries.
 - ``DELETE subscriptions/<id>`` — unsubscribe, upstream too; no API key needed (Power Automate sends
@@ -40,8 +44,10 @@ from connector.declarations import Catalog
 from connector.errors import Problem, validation_problem
 from connector.jsonio import json_response
 from connector.ratelimit import CredentialLimit
-from connector.runtime import TextInput, credential_of, read_body, read_payload
+from connector.runtime import INTEGER, TextInput, credential_of, read_body, read_payload
 from connector.triggers import (
+    LIMIT,
+    MAX_LIMIT,
     MAX_STATE,
     STATE,
     DeliveryListSchema,
@@ -54,6 +60,7 @@ from connector.triggers import (
     SubscriptionListSchema,
     SubscriptionStateSchema,
     WebhookTrigger,
+    event_dumper,
 )
 from connector.upstream import UpstreamService
 from connector.webhooks.ssrf import check_callback_url
@@ -101,6 +108,19 @@ def not_active(status: str | None) -> Problem:
     return Problem(409, "This subscription has ended; subscribe again.", kind="subscription-ended")
 
 
+RECEIVED_SCAN = 1000  # received events read for one recent list of a webhook trigger, at most
+
+
+def recent_limit() -> int:
+    """The ``limit`` of a recent list: 1 to ``MAX_LIMIT``, ``MAX_LIMIT`` when absent or empty."""
+    text = request.args.get(LIMIT, "")
+    if text == "":
+        return MAX_LIMIT
+    if not INTEGER.fullmatch(text) or not 1 <= int(text) <= MAX_LIMIT:
+        raise validation_problem({LIMIT: [f"Must be a whole number from 1 to {MAX_LIMIT}."]})
+    return int(text)
+
+
 def encode_state(cursor: Any) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(cursor)).rstrip(b"=").decode()
 
@@ -137,6 +157,7 @@ class TriggerRoutes:
         self.poll_interval, self.allow_private = settings.poll_interval, settings.allow_private_callbacks
         self.unsubscribe_upstream = runtime.unsubscribe
         self.webhooks = {op.key: op for op in catalog.instances if isinstance(op, WebhookTrigger)}
+        self.event_dumps = {key: event_dumper(trigger.event_schema) for key, trigger in self.webhooks.items()}
 
     @property
     def store(self) -> SubscriptionStore:
@@ -155,6 +176,9 @@ class TriggerRoutes:
                 )
             elif isinstance(trigger, WebhookTrigger):
                 blueprint.add_url_rule(trigger.path, trigger.key, self.subscribe_view(trigger), methods=["POST"])
+                blueprint.add_url_rule(
+                    trigger.path + "/recent", trigger.key + "_recent", self.received_view(trigger), methods=["GET"]
+                )
         if self.webhooks:
             blueprint.add_url_rule(
                 "/subscriptions/<subscription_id>", "unsubscribe", self.unsubscribe, methods=["DELETE"]
@@ -183,25 +207,28 @@ class TriggerRoutes:
 
     # --- polling -------------------------------------------------------------------------------------
 
-    def _load_query(self, trigger: Any, text_input: TextInput) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-        """(validated input, the query as sent minus the state) — the latter goes back into Location."""
-        query = [(k, v) for k, v in request.args.items(multi=True) if k != STATE]
+    def _load_query(
+        self, schema: Any, text_input: TextInput, framework: str = STATE
+    ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        """(validated input, the query as sent minus the framework's own parameter) — the latter goes
+        back into Location."""
+        query = [(k, v) for k, v in request.args.items(multi=True) if k != framework]
         args = request.args.copy()
-        args.pop(STATE, None)
+        args.pop(framework, None)
         try:
-            return trigger.input_schema.load(text_input.read(args)), query
+            return schema.load(text_input.read(args)), query
         except ValidationError as exc:
             raise validation_problem(exc.messages) from None
 
     def poll_view(self, trigger: PollingTrigger) -> Callable[[], Response]:
         text_input = TextInput(trigger.input_schema)
-        dump, service = trigger.output_schema.dump, self.service_of(trigger)
+        dump, service = event_dumper(trigger.output_schema), self.service_of(trigger)
         location_base = f"{self.base}{trigger.path}"
 
         def view() -> Response:
             credential = credential_of(self.catalog)
             self.hit(credential)
-            data, query = self._load_query(trigger, text_input)
+            data, query = self._load_query(trigger.input_schema, text_input)
             upstream = service.bind(credential)
             state = request.args.get(STATE)
             if state is None:
@@ -224,13 +251,14 @@ class TriggerRoutes:
 
     def recent_view(self, trigger: PollingTrigger) -> Callable[[], Response]:
         text_input = TextInput(trigger.input_schema)
-        dump, service = trigger.output_schema.dump, self.service_of(trigger)
+        dump, service = event_dumper(trigger.output_schema), self.service_of(trigger)
 
         def view() -> Response:
             credential = credential_of(self.catalog)
             self.hit(credential)
-            data, _ = self._load_query(trigger, text_input)
-            return json_response(dump(trigger.recent(data, service.bind(credential), trigger.recent_limit)))
+            limit = recent_limit()
+            data, _ = self._load_query(trigger.input_schema, text_input, LIMIT)
+            return json_response(dump(trigger.recent(data, service.bind(credential), limit)[:limit]))
 
         view.__name__ = trigger.key + "_recent"
         return view
@@ -274,6 +302,29 @@ class TriggerRoutes:
         view.__name__ = trigger.key
         return view
 
+    def received_view(self, trigger: WebhookTrigger) -> Callable[[], Response]:
+        """A webhook trigger's recent list: the latest events received for the caller's subscriptions
+        to it that ``trigger.wants`` for the parameters given, each once, newest first. Nothing is
+        asked upstream, so a credential that never subscribed gets an empty list."""
+        text_input = TextInput(trigger.recent_schema)
+        dump = event_dumper(trigger.Event(many=True))
+
+        def view() -> Response:
+            credential = credential_of(self.catalog)
+            self.hit(credential)
+            limit = recent_limit()
+            data, _ = self._load_query(trigger.recent_schema, text_input, LIMIT)
+            found: dict[str, dict[str, Any]] = {}
+            for key, event in self.store.received(self.catalog.name, trigger.key, credential, RECEIVED_SCAN):
+                if key not in found and trigger.wants(event, data):
+                    found[key] = event
+                    if len(found) == limit:
+                        break
+            return json_response(dump(list(found.values())))
+
+        view.__name__ = trigger.key + "_recent"
+        return view
+
     def unsubscribe(self, subscription_id: str) -> Response:
         subscription = self.store.get(subscription_id)
         if subscription is None or subscription.catalog != self.catalog.name:
@@ -296,11 +347,12 @@ class TriggerRoutes:
         except orjson.JSONDecodeError:
             raise Problem(400, "The body is not valid JSON.") from None
         trigger = self.webhooks[subscription.trigger]
+        dump_event = self.event_dumps[trigger.key]
         try:
             items = trigger.split(payload, subscription.params)
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise Problem(400, f"The callback body is not in the expected shape ({type(exc).__name__}).") from None
-        events = [(key, trigger.event_schema.dump(event)) for key, event in items]
+        events = [(key, dump_event(event)) for key, event in items]
         new = self.store.enqueue(subscription.id, events)  # kept as failed while it is disabled
         if new:
             self.wake()

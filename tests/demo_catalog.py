@@ -160,6 +160,10 @@ class WhenItemEvent(WebhookTrigger):
         return [(str(e["event_id"]), {"id": str(e["event_id"]), "kind": e["kind"], "name": e.get("name")})
                 for e in payload if not kinds or e["kind"] in kinds]  # fmt: skip
 
+    def wants(self, event: dict[str, Any], data: dict[str, Any]) -> bool:
+        kinds = data.get("kinds")
+        return super().wants(event, data) and (not kinds or event["kind"] in kinds)
+
 
 catalog = Catalog(
     name="demo",

@@ -90,7 +90,9 @@ class ListCampaignsInput(PageInput):
 
 class ScheduleDate(OutputSchema):
     enabled = f.Boolean(summary="Scheduled", description="True when the campaign was scheduled.")
-    date = f.String(summary="Schedule Date", description="When the campaign is scheduled, yyyy-MM-dd HH:mm:ss.")
+    date = f.Timestamp(
+        summary="Schedule Date", description="When the campaign is scheduled, ISO 8601 (E-goi's time read as UTC)."
+    )
 
 
 class CampaignItem(OutputSchema):
@@ -106,10 +108,12 @@ class CampaignItem(OutputSchema):
     automation_id = f.Integer(summary="Automation Id", description="The automation the campaign belongs to.")
     processed_messages = f.Integer(summary="Processed Messages", description="Messages processed so far.")
     thumbnail = f.String(summary="Thumbnail", description="Address of the campaign's thumbnail.")
-    created = f.String(summary="Created", description="When the campaign was created, yyyy-MM-dd HH:mm:ss.")
-    updated = f.String(summary="Updated", description="When the campaign last changed.")
-    start_date = f.String(summary="Start Date", description="When sending started.")
-    end_date = f.String(summary="End Date", description="When sending ended.")
+    created = f.Timestamp(
+        summary="Created", description="When the campaign was created, ISO 8601 (E-goi's time read as UTC)."
+    )
+    updated = f.Timestamp(summary="Updated", description="When the campaign last changed, ISO 8601.")
+    start_date = f.Timestamp(summary="Start Date", description="When sending started, ISO 8601.")
+    end_date = f.Timestamp(summary="End Date", description="When sending ended, ISO 8601.")
     schedule_date = f.Nested(ScheduleDate, summary="Schedule", description="Whether and when it is scheduled.")
 
 

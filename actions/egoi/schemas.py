@@ -254,8 +254,10 @@ class ContactOutput(OutputSchema):
     last_name = f.String(summary="Last Name", description="Last name of the contact.")
     birth_date = f.String(summary="Birth Date", description="Birth date of the contact, as yyyy-mm-dd.")
     language = f.String(summary="Language", description="Language of the contact.")
-    subscription_date = f.String(summary="Subscribed", description="When the contact subscribed (yyyy-MM-dd HH:mm:ss).")
-    change_date = f.String(summary="Changed", description="When the contact last changed.")
+    subscription_date = f.Timestamp(
+        summary="Subscribed", description="When the contact subscribed, ISO 8601 (E-goi's time read as UTC)."
+    )
+    change_date = f.String(summary="Changed", description="The day the contact last changed, yyyy-mm-dd.")
     extra = f.List(f.Nested(ExtraFieldOutput), summary="Extra Fields", description="Values of the extra fields.")
     tags = f.List(f.Integer(), summary="Tags", description="Ids of the tags attached to the contact.")
 

@@ -17,6 +17,8 @@ from marshmallow import Schema, fields
 from connector.declarations import Catalog, Operation, OutputSchema
 from connector.idempotency import HEADER, KEY_PATTERN, MAX_KEY_LENGTH
 from connector.triggers import (
+    LIMIT,
+    MAX_LIMIT,
     MAX_STATE,
     STATE,
     DeliveryListSchema,
@@ -149,6 +151,9 @@ class Endpoint:
     body: Body | None = None
     visibility: str | None = None
     trigger: str | None = None  # "batch" (polled) or "single" (webhook subscribe)
+    # On a trigger's recent list (GET .../recent, for Zapier's performList and Make): the operation_id
+    # of the trigger it lists the items of; its 200 answers an array of the trigger's Event.
+    recent_of: str | None = None
     trigger_hint: str | None = None
     notification: Notification | None = None
     public: bool = False  # callable without the credential
@@ -181,7 +186,7 @@ def describe(catalog: Catalog) -> tuple[Endpoint, ...]:
         if isinstance(operation, PollingTrigger):
             endpoints += _polling_endpoints(operation)
         elif isinstance(operation, WebhookTrigger):
-            endpoints.append(_subscribe_endpoint(operation))
+            endpoints += [_subscribe_endpoint(operation), _received_endpoint(operation)]
         else:
             endpoints.append(_endpoint(operation))
     if any(isinstance(operation, WebhookTrigger) for operation in catalog.instances):
@@ -291,16 +296,60 @@ def _polling_endpoints(trigger: PollingTrigger) -> list[Endpoint]:
         trigger="batch",
         trigger_hint=POLL_HINT,
     )
-    recent = _endpoint(
+    recent = _recent_endpoint(
         trigger,
-        path=f"{trigger.path}/recent",
-        operation_id=f"{trigger.operation_id}Recent",
-        summary=f"Recent items of {trigger.operation_id}",
-        description="The latest items, newest first, each with a stable id (for Zapier and Make).",
-        responses=(Response(200, "The latest items, newest first.", items), *errors),
-        visibility="internal",
+        "The latest items, newest first, each with a stable id (for Zapier and Make), read upstream.",
+        errors,
     )
     return [polled, recent]
+
+
+RECENT_LIMIT = Parameter(
+    LIMIT,
+    "query",
+    False,
+    f"How many items at most, 1 to {MAX_LIMIT} (default {MAX_LIMIT}).",
+    "Limit",
+    {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": MAX_LIMIT},
+    "advanced",
+)
+
+
+def _recent_endpoint(
+    trigger: PollingTrigger | WebhookTrigger, description: str, errors: tuple[Response, ...]
+) -> Endpoint:
+    """``GET <trigger>/recent``: the plain list Zapier (``performList`` and polling) and Make read."""
+    query = trigger.RecentInput if isinstance(trigger, WebhookTrigger) else trigger.Input
+    return _endpoint(
+        trigger,
+        path=f"{trigger.path}/recent",
+        method="get",
+        operation_id=f"{trigger.operation_id}Recent",
+        summary=f"Recent items of {trigger.operation_id}",
+        description=description,
+        query=query if query().fields else None,
+        parameters=(RECENT_LIMIT,),
+        body=None,
+        responses=(
+            Response(200, "The latest items, newest first.", {"type": "array", "items": trigger.Event}),
+            *errors,
+        ),
+        visibility="internal",
+        trigger=None,
+        recent_of=trigger.operation_id,
+    )
+
+
+def _received_endpoint(trigger: WebhookTrigger) -> Endpoint:
+    """A webhook trigger's recent list: the events this service received for the caller's
+    subscriptions to it, as they were delivered."""
+    statuses = {s: d for s, d in COMMON_ERRORS.items() if s not in (*BODY_ERRORS, 404, 502, 504)}
+    return _recent_endpoint(
+        trigger,
+        "The latest events received for your subscriptions to this trigger that match the parameters, newest "
+        "first, exactly as they were delivered (same id); empty until a subscription has received one.",
+        problems(statuses),
+    )
 
 
 def _subscription_endpoints() -> tuple[Endpoint, ...]:

@@ -30,7 +30,7 @@ import orjson
 import sqlalchemy as sa
 
 from connector.accesslog import mask_path
-from connector.tables import subscriptions
+from connector.tables import events, subscriptions
 from connector.vault import Vault, credential_digest
 from connector.webhooks import heartbeats, outbox
 from connector.webhooks.states import ACTIVE, DISABLED, ENDED, TooManySubscriptions
@@ -366,6 +366,24 @@ class SubscriptionStore:
             if status != ACTIVE:
                 return status, 0
             return status, outbox.replay(connection, subscription_id, since)
+
+    def received(self, catalog: str, trigger: str, credential: str, limit: int) -> list[tuple[str, dict[str, Any]]]:
+        """``(event key, event)`` of the latest ``limit`` events received for the credential's
+        subscriptions to ``trigger`` (ended ones included: their events were real), newest first,
+        whatever became of their delivery; a trigger's recent list is made of them."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                sa.select(events.c.event_key, events.c.payload)
+                .join(subscriptions, subscriptions.c.id == events.c.subscription_id)
+                .where(
+                    subscriptions.c.owner == owner_of(credential, catalog),
+                    subscriptions.c.catalog == catalog,
+                    subscriptions.c.trigger == trigger,
+                )
+                .order_by(events.c.id.desc())
+                .limit(limit)
+            ).all()
+        return [(row.event_key, orjson.loads(row.payload)) for row in rows]
 
 
 # --- leases: how delivery workers share the subscriptions ---------------------------------------------

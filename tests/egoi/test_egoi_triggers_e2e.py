@@ -4,6 +4,7 @@ Standard Webhooks signature; and polling through the service's HTTP contract."""
 
 from __future__ import annotations
 
+import re
 import threading
 from urllib.parse import parse_qs, urlsplit
 
@@ -121,3 +122,68 @@ def test_polling_new_contacts_through_the_service(service):
     assert again.status_code == 202
     state = parse_qs(urlsplit(again.headers["Location"]).query)["triggerState"]
     assert state == parse_qs(urlsplit(polled.headers["Location"]).query)["triggerState"]
+
+
+def test_recent_new_contacts_are_all_of_a_burst_newest_first(service):
+    """Zapier polls ``/recent`` and handles up to 100 new items per poll: a burst of 30 all shows."""
+    emails = [f"burst{i}@example.com" for i in range(30)]
+    for email in emails:
+        call(service, "POST", "/egoi/actions/create_contact", json={"list_id": 1, "email": email})
+    listed = call(service, "GET", "/egoi/triggers/when_contact_created/recent", params={"list_id": 1}).json()
+    assert [item["email"] for item in listed] == list(reversed(emails))
+    assert len({item["id"] for item in listed}) == 30
+    five = call(service, "GET", "/egoi/triggers/when_contact_created/recent", params={"list_id": 1, "limit": 5})
+    assert [item["email"] for item in five.json()] == list(reversed(emails))[:5]
+
+
+def test_a_webhook_triggers_recent_events_are_the_delivered_ones(service):
+    """Zapier's performList for a REST hook: the events this credential's subscriptions received,
+    exactly as delivered, for the parameters asked for."""
+    path = "/egoi/triggers/when_contact_event"
+    with running_subscriber() as subscriber:
+        params = {"list_id": 1, "actions": ["subscription", "edit_subscription"]}
+        assert call(service, "GET", f"{path}/recent", params=params).json() == []
+        call(service, "POST", path, json={"target_url": subscriber.url, **params})
+        created = call(service, "POST", "/egoi/actions/create_contact", json={"list_id": 1, "email": "bo@example.com"})
+        contact_id = created.json()["contact_id"]
+        call(
+            service,
+            "POST",
+            "/egoi/actions/update_contact",
+            json={"list_id": 1, "contact_id": contact_id, "last_name": "B"},
+        )
+        settle(service)
+        delivered = [orjson.loads(d["body"]) for d in subscriber.delivered()]
+    assert [e["action"] for e in delivered] == ["subscription", "edit_subscription"]
+    assert call(service, "GET", f"{path}/recent", params=params).json() == delivered[::-1]
+    only_new = call(service, "GET", f"{path}/recent", params={"list_id": 1, "actions": "subscription"}).json()
+    assert only_new == [delivered[0]]
+    assert call(service, "GET", f"{path}/recent", params={"list_id": 2, "actions": "subscription"}).json() == []
+    missing = call(service, "GET", f"{path}/recent", params={"list_id": 1})
+    assert missing.status_code == 422 and "actions" in missing.json()["errors"]
+
+
+ISO_WITH_ZONE = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)"
+
+
+def test_one_shape_per_trigger_every_field_present_and_times_zoned(service):
+    """Polling items and webhook events carry every field of their Event (null when empty) and
+    ISO 8601 times with a zone, whichever way they come."""
+    from triggers.egoi.contacts import ContactEvent
+    from triggers.egoi.webhooks import ContactEventOutput
+
+    with running_subscriber() as subscriber:
+        call(
+            service,
+            "POST",
+            "/egoi/triggers/when_contact_event",
+            json={"callback_url": subscriber.url, "list_id": 1, "actions": ["subscription"]},
+        )
+        call(service, "POST", "/egoi/actions/create_contact", json={"list_id": 1, "email": "cy@example.com"})
+        settle(service)
+        (event,) = [orjson.loads(d["body"]) for d in subscriber.delivered()]
+    (item,) = call(service, "GET", "/egoi/triggers/when_contact_created/recent", params={"list_id": 1}).json()
+    assert set(item) == set(ContactEvent().fields) and item["first_name"] is None and item["tags"] == []
+    assert set(event) == set(ContactEventOutput().fields) and event["cellphone"] is None
+    assert re.fullmatch(ISO_WITH_ZONE, item["subscription_date"]) and re.fullmatch(ISO_WITH_ZONE, event["action_date"])
+    assert (item["contact_id"], item["email"]) == (event["contact_id"], event["email"])

@@ -227,3 +227,18 @@ def test_a_patterned_field_declares_its_format_once():
         with pytest.raises(ValidationError) as error:
             Codes().load({"code": bad})
         assert error.value.messages == {"code": [Code.message]}
+
+
+def test_timestamps_are_written_iso_8601_with_a_zone():
+    class Times(Schema):
+        at = f.Timestamp()
+
+    def shown(value):
+        return Times().dump({"at": value})["at"]
+
+    assert shown(1764225916.5) == "2025-11-27T06:45:16.500Z"  # the service's own Unix times
+    assert shown("2026-11-27 06:45:16") == "2026-11-27T06:45:16Z"  # an upstream's zone-less time: UTC
+    assert shown("2026-11-27T06:45:16.150+01:00") == "2026-11-27T06:45:16.150+01:00"  # zoned: kept
+    assert shown(shown("2026-11-27 06:45:16")) == "2026-11-27T06:45:16Z"  # dumping twice changes nothing
+    assert shown("") is None and shown(None) is None
+    assert Times().fields["at"].metadata["format"] == "date-time"

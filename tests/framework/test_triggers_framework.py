@@ -3,6 +3,7 @@ polling with the state in the URL, subscriptions, the receiver, signed durable d
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -160,10 +161,61 @@ def test_a_foreign_trigger_state_is_422(sqlite_live):
         assert response.status_code == 422 and "triggerState" in response.json()["errors"]
 
 
+def recent(live: Live, trigger: str = "when_item_created", headers: dict[str, str] = KEY, **params: Any) -> Any:
+    return requests.get(f"{live.url}/demo/triggers/{trigger}/recent", params=params, headers=headers, timeout=5)
+
+
 def test_recent_items_for_zapier_and_make(sqlite_live):
     sqlite_live.items("a", "b", "c")
-    response = requests.get(f"{sqlite_live.url}/demo/triggers/when_item_created/recent", headers=KEY, timeout=5)
-    assert [item["id"] for item in response.json()] == [3, 2, 1]
+    assert [item["id"] for item in recent(sqlite_live).json()] == [3, 2, 1]
+
+
+def test_recent_items_are_100_unless_limit_says_fewer(sqlite_live):
+    sqlite_live.items(*[f"n{i}" for i in range(130)])  # more than a poll's worth
+    assert [item["id"] for item in recent(sqlite_live).json()] == list(range(130, 30, -1))
+    assert [item["id"] for item in recent(sqlite_live, limit="3").json()] == [130, 129, 128]
+    assert len(recent(sqlite_live, limit="").json()) == 100  # an unmapped limit: the default
+    for bad in ("0", "101", "ten", "1.5", "-1"):
+        response = recent(sqlite_live, limit=bad)
+        assert response.status_code == 422 and list(response.json()["errors"]) == ["limit"], bad
+
+
+def test_every_item_has_every_event_field_null_or_not(sqlite_live):
+    """One shape per trigger: a field without a value is null, never left out."""
+    with running_subscriber() as subscriber:
+        sqlite_live.subscribe(subscriber.url)
+        sqlite_live.fire([{"event_id": 1, "kind": "deleted"}])  # no name
+        sqlite_live.worker.drain()
+        delivered = orjson.loads(subscriber.delivered()[0]["body"])
+    assert delivered == {"id": "1", "kind": "deleted", "name": None}
+    assert recent(sqlite_live, "when_item_event").json() == [delivered]
+
+
+# --- a webhook trigger's recent list ---------------------------------------------------------------
+
+
+def test_a_webhook_triggers_recent_list_is_what_was_delivered(live):
+    """Zapier's performList: the events received for the caller's subscriptions, newest first, each
+    exactly as delivered (its id included), once, narrowed to the parameters asked for."""
+    assert recent(live, "when_item_event").json() == []  # nothing received yet
+    with running_subscriber() as subscriber:
+        live.subscribe(subscriber.url, kinds=["created", "deleted"])
+        live.subscribe(subscriber.url)  # a second subscription receives the same events: listed once
+        live.fire([{"event_id": 1, "kind": "created", "name": "a"}, {"event_id": 2, "kind": "deleted"}])
+        live.fire([{"event_id": 3, "kind": "renamed", "name": "c"}])
+        live.worker.drain()
+        delivered = {}
+        for delivery in subscriber.delivered():
+            delivered[orjson.loads(delivery["body"])["id"]] = orjson.loads(delivery["body"])
+    listed = recent(live, "when_item_event").json()
+    assert listed == [delivered["3"], delivered["2"], delivered["1"]]
+    assert [e["id"] for e in recent(live, "when_item_event", kinds=["created", "deleted"]).json()] == ["2", "1"]
+    assert [e["id"] for e in recent(live, "when_item_event", limit="1").json()] == ["3"]
+    other = {"X-Demo-Key": "another-key"}
+    assert recent(live, "when_item_event", headers=other).json() == []  # another credential's are not shown
+    refused = recent(live, "when_item_event", callback_url="http://x.test/")
+    assert refused.status_code == 422 and "callback_url" in refused.json()["errors"]
+    assert recent(live, "when_item_event", headers={}).status_code == 401
 
 
 def test_polling_needs_the_credential(sqlite_live):
@@ -184,10 +236,18 @@ def test_subscribe_answers_201_with_location_and_secret(live):
 
 def test_zapier_target_url_is_accepted(live):
     with running_subscriber() as subscriber:
-        response = requests.post(
-            f"{live.url}/demo/triggers/when_item_event", json={"target_url": subscriber.url}, headers=KEY, timeout=5
+        url = f"{live.url}/demo/triggers/when_item_event"
+        alone = requests.post(url, json={"target_url": subscriber.url}, headers=KEY, timeout=5)
+        both = requests.post(
+            url, json={"target_url": subscriber.url, "callback_url": subscriber.url}, headers=KEY, timeout=5
         )
-    assert response.status_code == 201
+        different = requests.post(
+            url, json={"target_url": subscriber.url, "callback_url": subscriber.url + "x"}, headers=KEY, timeout=5
+        )
+        listed = requests.get(f"{live.url}/demo/subscriptions", headers=KEY, timeout=5).json()["items"]
+    assert alone.status_code == 201 and both.status_code == 201
+    assert different.status_code == 422 and list(different.json()["errors"]) == ["target_url"]
+    assert [s["callback_url"] for s in listed] == [subscriber.url] * 2
 
 
 @pytest.mark.parametrize(
@@ -353,6 +413,23 @@ def test_subscriptions_and_deliveries_are_listed_per_credential(live):
         f"{live.url}/demo/subscriptions/{mine['id']}/deliveries", headers={"X-Demo-Key": "someone-else"}, timeout=5
     )
     assert other.status_code == 404
+
+
+ISO_UTC = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
+
+
+def test_listings_write_times_iso_8601_with_a_zone(sqlite_live):
+    live = sqlite_live
+    with running_subscriber() as subscriber:
+        subscription = live.subscribe(subscriber.url).json()
+        live.fire([{"event_id": 1, "kind": "created"}])
+        live.worker.drain()
+    (listed,) = requests.get(f"{live.url}/demo/subscriptions", headers=KEY, timeout=5).json()["items"]
+    assert re.fullmatch(ISO_UTC, listed["created_at"]) and listed["failing_since"] is None
+    url = f"{live.url}/demo/subscriptions/{subscription['id']}/deliveries"
+    (delivery,) = requests.get(url, headers=KEY, timeout=5).json()["items"]
+    assert re.fullmatch(ISO_UTC, delivery["created_at"]) and re.fullmatch(ISO_UTC, delivery["delivered_at"])
+    assert delivery["created_at"] <= delivery["delivered_at"]
 
 
 def test_the_embedded_worker_delivers_without_being_asked(sqlite_live):

@@ -148,7 +148,9 @@ class ContactEventOutput(OutputSchema):
 
     id = f.String(required=True, summary="Event Id", description="Digest of the event's content: stable, unique.")
     action = f.String(required=True, summary="Action", description="What happened, as E-goi names it.")
-    action_date = f.String(summary="Action Date", description="When it happened, as E-goi sent it (ISO 8601).")
+    action_date = f.Timestamp(
+        summary="Action Date", description="When it happened, ISO 8601 (a time E-goi sends without a zone is UTC)."
+    )
     list_id = f.Integer(summary="List Id", description="The list of the contact.")
     contact_id = f.String(summary="Contact Id", description="The contact the event is about.")
     email = f.String(summary="Email", description="Email address of the contact, when E-goi sends it.")
@@ -158,7 +160,9 @@ class ContactEventOutput(OutputSchema):
     data = f.Dict(summary="Data", description="Everything E-goi sent about the event, as sent.")
 
 
-def _contact_event(item: dict[str, Any], key: str) -> dict[str, Any]:
+def _contact_event(item: dict[str, Any], key: str, subscribed_list: int | None = None) -> dict[str, Any]:
+    """The event of one batch item; ``list_id`` is the subscription's list when E-goi sends none
+    (its webhooks are registered per list)."""
     data = item.get("data") if isinstance(item.get("data"), dict) else {}
     flat = {**(data.get("base") if isinstance(data.get("base"), dict) else {}), **data}
     list_id_ = flat.get("list_id")
@@ -166,7 +170,7 @@ def _contact_event(item: dict[str, Any], key: str) -> dict[str, Any]:
         "id": key,
         "action": str(item.get("action")),
         "action_date": _when(item.get("actionDate")),
-        "list_id": int(list_id_) if isinstance(list_id_, int | str) and str(list_id_).isdigit() else None,
+        "list_id": int(list_id_) if isinstance(list_id_, int | str) and str(list_id_).isdigit() else subscribed_list,
         "data": data,
     }
     for name in ("contact_id", "email", "cellphone", "first_name", "last_name"):
@@ -210,8 +214,12 @@ class WhenContactEvent(WebhookTrigger):
             if item.get("action") not in wanted:
                 continue
             key = content_key(item)
-            pairs.append((key, _contact_event(item, key)))
+            pairs.append((key, _contact_event(item, key, data.get("list_id"))))
         return _unique(pairs)
+
+    def wants(self, event: dict[str, Any], data: dict[str, Any]) -> bool:
+        """The list (by the default rule) and one of the actions asked for."""
+        return super().wants(event, data) and event.get("action") in set(data.get("actions") or ())
 
 
 # --- transactional message status (Transactional API v2) ---------------------------------------------
@@ -242,14 +250,14 @@ class MessageStatusOutput(OutputSchema):
 
     id = f.String(required=True, summary="Event Id", description="Digest of the event's content: stable, unique.")
     action = f.String(required=True, summary="Status", description="The status reached: sent, delivered, view, ...")
-    action_date = f.String(summary="Status Date", description="When it was reached, ISO 8601 in UTC.")
+    action_date = f.Timestamp(summary="Status Date", description="When it was reached, ISO 8601 in UTC.")
     channel = f.String(summary="Channel", description="email or sms, from the recipient E-goi sent.")
     message_id = f.String(summary="Message Id", description="The id of the message, as the send returned it.")
     recipient = f.String(summary="Recipient", description="The email address or mobile number of the recipient.")
     recipient_id = f.String(summary="Recipient Id", description="E-goi's id of the recipient.")
     group_id = f.String(summary="Group Id", description="The group of the message.")
     sender = f.String(summary="Sender", description="The sender's mobile number or email, when sent.")
-    created = f.String(summary="Created", description="When the message was created, ISO 8601 in UTC.")
+    created = f.Timestamp(summary="Created", description="When the message was created, ISO 8601 in UTC.")
     custom_data = f.String(summary="Custom Data", description="The customData given when sending, as given.")
     data = f.Dict(summary="Data", description="Everything E-goi sent about the event, as sent.")
 
@@ -323,13 +331,18 @@ class WhenMessageStatusChanges(WebhookTrigger):
                     raise
 
     def split(self, payload: Any, data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-        wanted = set(data.get("actions") or ())
-        channels = set(data.get("channels") or MESSAGE_CHANNELS)
         pairs = []
         for item in _items(payload):
             key = content_key(item)
             event = _message_event(item, key)
-            if event["action"] not in wanted or (event["channel"] is not None and event["channel"] not in channels):
+            if not self.wants(event, data):
                 continue
             pairs.append((key, event))
         return _unique(pairs)
+
+    def wants(self, event: dict[str, Any], data: dict[str, Any]) -> bool:
+        """One of the statuses asked for, on one of the channels (an event whose channel cannot be told
+        is kept)."""
+        channels = set(data.get("channels") or MESSAGE_CHANNELS)
+        channel = event.get("channel")
+        return event.get("action") in set(data.get("actions") or ()) and (channel is None or channel in channels)

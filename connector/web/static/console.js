@@ -18,9 +18,10 @@
     return node;
   }
 
-  function when(seconds) {
-    if (seconds === null || seconds === undefined) return "—";
-    const d = new Date(seconds * 1000), pad = (n) => String(n).padStart(2, "0");
+  function when(instant) {
+    // the API's times are ISO 8601 with a zone; shown in the browser's own time zone
+    if (instant === null || instant === undefined) return "—";
+    const d = new Date(instant), pad = (n) => String(n).padStart(2, "0");
     return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
   }
 

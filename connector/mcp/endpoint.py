@@ -15,6 +15,7 @@ rejected credential); any other problem → ``isError`` naming each field and it
 from __future__ import annotations
 
 import logging
+from functools import cached_property
 from io import BytesIO
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
@@ -66,19 +67,8 @@ class McpEndpoint:
     """One catalog's MCP endpoint: its tools, built once, and the view that serves them."""
 
     def __init__(self, catalog: Catalog, runtime: Runtime, limit: CredentialLimit | None = None) -> None:
-        self.catalog = catalog
+        self.catalog, self.runtime = catalog, runtime
         public_url = runtime.settings.public_url
-        documents = runtime.documents.get(catalog.name)
-        openapi = documents.files.get("openapi.json") if documents is not None else None
-        description = Description.build(catalog, public_url)
-        if openapi is None:  # the app was built without the OpenAPI 3 platform
-            from connector.platforms.openapi3 import OpenAPI3Document
-
-            document = OpenAPI3Document(description).build()
-        else:
-            document = orjson.loads(openapi)
-        self.tools: dict[str, Tool] = build_tools(description, document)
-        self.tools_json = orjson.Fragment(orjson.dumps([tool.definition for tool in self.tools.values()]))
         self.hit = limit.hit if limit is not None else None
         self.prefix = f"/{catalog.name}"
         self.credential_environ = environ_key(catalog.credential.header)
@@ -96,6 +86,26 @@ class McpEndpoint:
             "tools/list": self.list_tools,
             "tools/call": self.call_tool,
         }
+
+    @cached_property
+    def tools(self) -> dict[str, Tool]:
+        """Built on the first MCP request, not with the app: a service nobody asks for tools pays
+        nothing for them (two threads racing here build the same tools twice, harmlessly)."""
+        catalog = self.catalog
+        documents = self.runtime.documents.get(catalog.name)
+        openapi = documents.files.get("openapi.json") if documents is not None else None
+        description = Description.build(catalog, self.runtime.settings.public_url)
+        if openapi is None:  # the app was built without the OpenAPI 3 platform
+            from connector.platforms.openapi3 import OpenAPI3Document
+
+            document = OpenAPI3Document(description).build()
+        else:
+            document = orjson.loads(openapi)
+        return build_tools(description, document)
+
+    @cached_property
+    def tools_json(self) -> orjson.Fragment:
+        return orjson.Fragment(orjson.dumps([tool.definition for tool in self.tools.values()]))
 
     def register(self, blueprint: Blueprint) -> None:
         blueprint.add_url_rule("/mcp", "mcp", self.view, methods=["POST"])

@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 START_KEY = "connector.started"  # perf_counter() when the request began, in the WSGI environ
 UNMATCHED = "unmatched"  # the operation label of a request no route matched (404, 405)
+# Seconds: prometheus-client's default buckets up to 10 s, then up to the 60 s upstream write timeout.
+BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, float("inf"))
 
 
 class Instruments:
@@ -58,6 +60,7 @@ class Instruments:
             "connector_http_request_duration_seconds",
             "Seconds from reading a request to its answer.",
             request_labels,
+            buckets=BUCKETS,
             registry=None,
         )
         self.upstream = Counter(
@@ -67,12 +70,15 @@ class Instruments:
             "connector_upstream_request_duration_seconds",
             "Seconds a call to a vendor API took, retries included.",
             upstream_labels,
+            buckets=BUCKETS,
             registry=None,
         )
         self.rate_limited = Counter(
-            "connector_rate_limited", "Calls refused with 429 by the per-credential rate limit.", ("connector",),
+            "connector_rate_limited",
+            "Calls refused with 429 by the per-credential rate limit.",
+            ("connector",),
             registry=None,
-        )  # fmt: skip
+        )
         self.replays = Counter(
             "connector_idempotent_replays",
             "Answers replayed from an Idempotency-Key instead of calling upstream again.",
@@ -89,6 +95,7 @@ class Instruments:
             "connector_webhook_delivery_attempt_duration_seconds",
             "Seconds one webhook delivery attempt took.",
             ("outcome",),
+            buckets=BUCKETS,
             registry=None,
         )
         self.all = (

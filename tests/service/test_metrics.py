@@ -288,3 +288,19 @@ def test_a_series_that_cannot_be_made_is_skipped_and_the_request_served(service,
     assert [r.message for r in caplog.records if r.name == "connector.metrics"] == [
         "metrics: cannot count connector_http_requests ('', 'healthz', '200'); serving without it"
     ]
+
+
+def test_building_the_app_does_not_import_prometheus_client(tmp_path):
+    """Cold start does not pay for the metrics library: it is imported on the first count."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from connector.app import create_app; "
+        "app = create_app({'WORKER': 'off', 'CATALOGS': 'egoi', 'LOG_LEVEL': 'WARNING'}); "
+        "print('prometheus_client' in sys.modules); app.test_client().get('/healthz'); "
+        "print('prometheus_client' in sys.modules)"
+    )
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "CONNECTOR_DATA_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60, check=True)
+    assert done.stdout.split() == ["False", "True"]

@@ -12,6 +12,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -178,8 +179,12 @@ row,column,field,value,error
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
     """One `connector serve --sandbox` for the module, with a rate limit an import runs into."""
-    with connector_serve(tmp_path_factory.mktemp("import"), env={"CONNECTOR_RATE_LIMIT": "3 per 1 second"}) as served:
+    with connector_serve(tmp_path_factory.mktemp("import"), env={"CONNECTOR_RATE_LIMIT": "5 per 1 second"}) as served:
         yield served
+
+
+IMPORT_KEY = "import-test-key"
+ENV = {**os.environ, "EGOI_API_KEY": IMPORT_KEY}
 
 
 def import_args(service, path: Path, *args: str) -> list[str]:
@@ -188,10 +193,9 @@ def import_args(service, path: Path, *args: str) -> list[str]:
 
 def run_import(service, path: Path, *args: str):
     """`connector import` in this process (its calls still go over HTTP to the service)."""
-    return CliRunner().invoke(main, import_args(service, path, *args), env={"EGOI_API_KEY": "import-test-key"})
+    return CliRunner().invoke(main, import_args(service, path, *args), env={"EGOI_API_KEY": IMPORT_KEY})
 
 
-ENV = {**os.environ, "EGOI_API_KEY": "import-test-key"}
 HEADERS = {"Apikey": "checking-key"}  # the test's own reads: rate limits are per key, the sandbox's data is shared
 
 
@@ -292,7 +296,7 @@ def test_an_interrupted_import_run_again_sends_nothing_twice(service, tmp_path):
     )
     state = tmp_path / "many.import-state.jsonl"
     argv = [sys.executable, "-m", "connector.cli", *import_args(service, path, "--batch-size", "2")]
-    before, limited = len(sandbox_imports(service)), _rate_limited(service)
+    before = len(sandbox_imports(service))
 
     stopped = _run_until(argv, state, 2, signal.SIGINT)  # Ctrl+C
     assert stopped.returncode == 130, stopped.stdout + stopped.stderr
@@ -311,7 +315,34 @@ def test_an_interrupted_import_run_again_sends_nothing_twice(service, tmp_path):
     assert all(i["contacts"] == 2 and i["report"]["imported"] == 2 for i in imports), imports
     listed = [c["email"] for c in contacts_in_list(service) if c["email"].startswith("resume")]
     assert sorted(listed) == sorted(f"resume{i}@example.com" for i in range(rows))
-    assert _rate_limited(service) > limited, "the import never met the rate limit: this would not show it waits"
+
+
+def test_an_import_over_the_rate_limit_waits_for_its_budget(service, tmp_path):
+    """Another client of the same key uses up its budget until the import has met a 429 (seen in the
+    service's access log); the import waits for Retry-After, and every row arrives once."""
+    path = write_csv(tmp_path / "busy.csv", [["email"], *([f"busy{i}@example.com"] for i in range(6))])
+    before, limited = len(sandbox_imports(service)), _rate_limited(service)
+    busy, stop = threading.Event(), threading.Event()
+
+    def use_up_the_budget() -> None:
+        with requests.Session() as session:
+            while not stop.is_set() and _rate_limited(service) == limited:
+                answer = session.get(f"{service.url}/egoi/lookups/tags", headers={"Apikey": IMPORT_KEY}, timeout=5)
+                if answer.status_code == 429:
+                    busy.set()
+
+    other = threading.Thread(target=use_up_the_budget)
+    other.start()
+    try:
+        assert busy.wait(10), "the other client never used up the budget"
+        done = run_import(service, path, "--batch-size", "2")
+    finally:
+        stop.set()
+        other.join()
+    assert done.exit_code == 0, done.output
+    assert _rate_limited(service) > limited
+    imports = sandbox_imports(service)[: len(sandbox_imports(service)) - before]
+    assert [(i["contacts"], i["report"]["imported"]) for i in imports] == [(2, 2)] * 3
 
 
 def _rate_limited(service) -> int:

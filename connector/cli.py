@@ -403,7 +403,7 @@ def import_(
     def stop(*_: Any) -> None:
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, stop)
+    previous = signal.signal(signal.SIGTERM, stop)  # SIGTERM stops cleanly, as Ctrl+C does
     code = 0
     try:
         with progress_bar(f"{catalog.title} {prepared.action.key}", prepared.good, rows_done(prepared, done)) as bar:
@@ -417,6 +417,7 @@ def import_(
         click.echo(f"stopped: {error}; run the same command again to resume", err=True)
         code = 1
     finally:
+        signal.signal(signal.SIGTERM, previous)
         written = finish_rejects(rejects, prepared, report)
     click.echo(
         f"{_count(report.rows_sent, 'row')} sent in {_count(report.bulk_calls + report.single_calls, 'call')} "

@@ -12,14 +12,18 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 import requests
 import responses
+from click.testing import CliRunner
 from conftest import API, KEY
 from serving import ROOT, connector_serve
+
+from connector.cli import main
 
 # --- the actions, in process --------------------------------------------------------------------
 
@@ -175,17 +179,24 @@ row,column,field,value,error
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
     """One `connector serve --sandbox` for the module, with a rate limit an import runs into."""
-    with connector_serve(tmp_path_factory.mktemp("import"), env={"CONNECTOR_RATE_LIMIT": "3 per 1 second"}) as served:
+    with connector_serve(tmp_path_factory.mktemp("import"), env={"CONNECTOR_RATE_LIMIT": "5 per 1 second"}) as served:
         yield served
 
 
-def importer(service, path: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "connector.cli", "import", str(path), "--connector", "egoi", "--list", "1",
-            "--url", service.url, *args]  # fmt: skip
+IMPORT_KEY = "import-test-key"
+ENV = {**os.environ, "EGOI_API_KEY": IMPORT_KEY}
 
 
-ENV = {**os.environ, "EGOI_API_KEY": "import-test-key"}
-HEADERS = {"Apikey": "import-test-key"}
+def import_args(service, path: Path, *args: str) -> list[str]:
+    return ["import", str(path), "--connector", "egoi", "--list", "1", "--url", service.url, *args]
+
+
+def run_import(service, path: Path, *args: str):
+    """`connector import` in this process (its calls still go over HTTP to the service)."""
+    return CliRunner().invoke(main, import_args(service, path, *args), env={"EGOI_API_KEY": IMPORT_KEY})
+
+
+HEADERS = {"Apikey": "checking-key"}  # the test's own reads: rate limits are per key, the sandbox's data is shared
 
 
 def sandbox_imports(service) -> list[dict]:
@@ -234,11 +245,8 @@ def test_import_rejects_bad_rows_exactly_and_sends_the_good_ones_once(service, t
         ],
     )
     before = len(sandbox_imports(service))
-    done = subprocess.run(
-        importer(service, path, "--map", "E-mail=email", "--map", "Notes="),
-        cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stdout + done.stderr
+    done = run_import(service, path, "--map", "E-mail=email", "--map", "Notes=")
+    assert done.exit_code == 0, done.output
     assert "7 rows read: 3 valid, 4 rejected" in done.stdout
     assert "3 rows sent in 1 call (1 bulk, 0 single" in done.stdout
     assert "E-goi finished importing" in done.stdout
@@ -258,8 +266,8 @@ def test_import_rejects_bad_rows_exactly_and_sends_the_good_ones_once(service, t
 def test_a_lone_row_goes_through_create_contact(service, tmp_path):
     path = write_csv(tmp_path / "one.csv", [["email", "first_name"], ["lone@example.com", "Lone"], ["", ""]])
     before = len(sandbox_imports(service))
-    done = subprocess.run(importer(service, path), cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stdout + done.stderr
+    done = run_import(service, path)
+    assert done.exit_code == 0, done.output
     assert "1 row sent in 1 call (0 bulk, 1 single" in done.stdout
     assert len(sandbox_imports(service)) == before
     assert [c["first_name"] for c in contacts_in_list(service) if c["email"] == "lone@example.com"] == ["Lone"]
@@ -282,20 +290,20 @@ def _run_until(argv: list[str], state: Path, lines: int, sig: int) -> subprocess
 
 
 def test_an_interrupted_import_run_again_sends_nothing_twice(service, tmp_path):
-    rows = 24
+    rows = 16
     path = write_csv(
         tmp_path / "many.csv", [["email", "first_name"], *([f"resume{i}@example.com", f"R{i}"] for i in range(rows))]
     )
     state = tmp_path / "many.import-state.jsonl"
-    argv = importer(service, path, "--batch-size", "2")
-    before, limited = len(sandbox_imports(service)), _rate_limited(service)
+    argv = [sys.executable, "-m", "connector.cli", *import_args(service, path, "--batch-size", "2")]
+    before = len(sandbox_imports(service))
 
     stopped = _run_until(argv, state, 2, signal.SIGINT)  # Ctrl+C
     assert stopped.returncode == 130, stopped.stdout + stopped.stderr
     assert "interrupted: run the same command again to resume" in stopped.stderr
-    killed = _run_until(argv, state, 6, signal.SIGKILL)  # a crash, whatever was in flight
+    killed = _run_until(argv, state, 5, signal.SIGKILL)  # a crash, whatever was in flight
     assert killed.returncode == -signal.SIGKILL
-    assert 6 <= _state_lines(state) < rows // 2
+    assert 5 <= _state_lines(state) < rows // 2
 
     done = subprocess.run(argv, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -307,7 +315,34 @@ def test_an_interrupted_import_run_again_sends_nothing_twice(service, tmp_path):
     assert all(i["contacts"] == 2 and i["report"]["imported"] == 2 for i in imports), imports
     listed = [c["email"] for c in contacts_in_list(service) if c["email"].startswith("resume")]
     assert sorted(listed) == sorted(f"resume{i}@example.com" for i in range(rows))
-    assert _rate_limited(service) > limited, "the import never met the rate limit: this would not show it waits"
+
+
+def test_an_import_over_the_rate_limit_waits_for_its_budget(service, tmp_path):
+    """Another client of the same key uses up its budget until the import has met a 429 (seen in the
+    service's access log); the import waits for Retry-After, and every row arrives once."""
+    path = write_csv(tmp_path / "busy.csv", [["email"], *([f"busy{i}@example.com"] for i in range(6))])
+    before, limited = len(sandbox_imports(service)), _rate_limited(service)
+    busy, stop = threading.Event(), threading.Event()
+
+    def use_up_the_budget() -> None:
+        with requests.Session() as session:
+            while not stop.is_set() and _rate_limited(service) == limited:
+                answer = session.get(f"{service.url}/egoi/lookups/tags", headers={"Apikey": IMPORT_KEY}, timeout=5)
+                if answer.status_code == 429:
+                    busy.set()
+
+    other = threading.Thread(target=use_up_the_budget)
+    other.start()
+    try:
+        assert busy.wait(10), "the other client never used up the budget"
+        done = run_import(service, path, "--batch-size", "2")
+    finally:
+        stop.set()
+        other.join()
+    assert done.exit_code == 0, done.output
+    assert _rate_limited(service) > limited
+    imports = sandbox_imports(service)[: len(sandbox_imports(service)) - before]
+    assert [(i["contacts"], i["report"]["imported"]) for i in imports] == [(2, 2)] * 3
 
 
 def _rate_limited(service) -> int:

@@ -111,8 +111,11 @@ def _links(connector: Connector) -> dict[str, Any]:
     return links
 
 
-def register_pages(app: Flask, catalogs: list[Catalog], documents: dict[str, Documents]) -> Pages:
-    """Add the pages to ``app``; returns what ``/`` serves of them."""
+def register_pages(
+    app: Flask, catalogs: list[Catalog], documents: dict[str, Documents], sandbox: bool = False
+) -> Pages:
+    """Add the pages to ``app``; returns what ``/`` serves of them. ``sandbox``: the service runs
+    against the emulators, and the landing page says so (with each catalog's notes on them)."""
     connectors = [_connector(c, documents[c.name]) for c in catalogs]
     pages = Blueprint(
         "pages", __name__, template_folder="templates", static_folder="static", static_url_path="/_static/site"
@@ -144,6 +147,6 @@ def register_pages(app: Flask, catalogs: list[Catalog], documents: dict[str, Doc
     app.register_blueprint(pages)
 
     def landing() -> Response:
-        return _page("landing.html", connectors=connectors)
+        return _page("landing.html", connectors=connectors, sandbox=sandbox)
 
     return Pages(landing, {c.name: _links(c) for c in connectors})

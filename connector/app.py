@@ -128,7 +128,7 @@ def create_app(config: Mapping[str, Any] | None = None, catalogs: list[Catalog] 
         if settings.sandbox and catalog.sandbox is not None:
             _add_sandbox_pages(blueprint, running_sandboxes[catalog.name].url)
         app.register_blueprint(blueprint)
-    pages = register_pages(app, catalogs, documents)
+    pages = register_pages(app, catalogs, documents, sandbox=bool(settings.sandbox))
     _add_service_routes(app, catalogs, pages)
     _start_delivery_before_requests(app)
     return app

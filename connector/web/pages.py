@@ -23,6 +23,7 @@ from connector.web.downloads import Download, downloads
 # Swagger UI's distribution files as the flask-swagger-ui package ships them (its VERSION file
 # names the Swagger UI release): served from here, so the explorer works without internet.
 SWAGGER_UI = Path(flask_swagger_ui.__file__).with_name("dist")
+BLUEPRINT = "connector_pages"  # a name no catalog's blueprint takes
 KEY_STORAGE = "connector-api-key:"  # + connector name: the sessionStorage entry the pages share
 # The pages load nothing from elsewhere and may not be framed (the console acts with the key a
 # person pasted: no other site may overlay it). Swagger UI sets inline styles; nothing runs inline.
@@ -70,18 +71,17 @@ class Connector:
         return any(isinstance(op, WebhookTrigger) for op in self.catalog.instances)
 
 
+def _kind(operation: Any) -> str:
+    if isinstance(operation, WebhookTrigger):
+        return "Webhook trigger"
+    return "Polling trigger" if isinstance(operation, PollingTrigger) else "Action"
+
+
 def _connector(catalog: Catalog, documents: Documents) -> Connector:
     operations, triggers = [], []
     for op in catalog.instances:
-        kind = (
-            "Webhook trigger"
-            if isinstance(op, WebhookTrigger)
-            else "Polling trigger"
-            if isinstance(op, PollingTrigger)
-            else "Action"
-        )
-        entry = Entry(kind, op.summary, op.description, op.method, f"/{catalog.name}{op.path}", op.key)
-        (operations if kind == "Action" else triggers).append(entry)
+        entry = Entry(_kind(op), op.summary, op.description, op.method, f"/{catalog.name}{op.path}", op.key)
+        (operations if entry.kind == "Action" else triggers).append(entry)
     return Connector(catalog, operations, triggers, downloads(documents))
 
 
@@ -111,11 +111,14 @@ def _links(connector: Connector) -> dict[str, Any]:
     return links
 
 
-def register_pages(app: Flask, catalogs: list[Catalog], documents: dict[str, Documents]) -> Pages:
-    """Add the pages to ``app``; returns what ``/`` serves of them."""
+def register_pages(
+    app: Flask, catalogs: list[Catalog], documents: dict[str, Documents], sandbox: bool = False
+) -> Pages:
+    """Add the pages to ``app``; returns what ``/`` serves of them. ``sandbox``: the service runs
+    against the emulators, and the landing page says so (with each catalog's notes on them)."""
     connectors = [_connector(c, documents[c.name]) for c in catalogs]
     pages = Blueprint(
-        "pages", __name__, template_folder="templates", static_folder="static", static_url_path="/_static/site"
+        BLUEPRINT, __name__, template_folder="templates", static_folder="static", static_url_path="/_static/site"
     )
 
     @pages.get("/_static/swagger-ui/<path:filename>")
@@ -144,6 +147,6 @@ def register_pages(app: Flask, catalogs: list[Catalog], documents: dict[str, Doc
     app.register_blueprint(pages)
 
     def landing() -> Response:
-        return _page("landing.html", connectors=connectors)
+        return _page("landing.html", connectors=connectors, sandbox=sandbox)
 
     return Pages(landing, {c.name: _links(c) for c in connectors})

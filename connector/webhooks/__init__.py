@@ -5,8 +5,8 @@ migrations read):
 
 - ``subscriptions``: the ``subscriptions`` table: subscribing, ending, enabling, and the leases
   and endpoint health the delivery workers write;
-- ``outbox``: the ``events`` table: enqueueing, the claimable heads, delivery records, listing,
-  retention;
+- ``outbox``: the ``events`` and ``attempts`` tables: enqueueing, the claimable heads, delivery
+  records and every attempt, listing, retry and replay, retention;
 - ``heartbeats``: the ``workers`` table: the roll of live delivery workers.
 
 ``delivery`` is the worker that orchestrates them; ``deadlines`` bounds each HTTP exchange it

@@ -4,9 +4,10 @@ One row per event to deliver, written before the receiver answers the upstream. 
 "pending" when its subscriber answered 2xx (delivered), when the retry schedule ran out (failed:
 kept, listed, sent again when its subscription is re-enabled) or when its subscription ended
 (cancelled). Each send is also kept as one ``attempts`` row (time, status code, duration, error),
-written with the event's new state, for the delivery console. Every function takes the caller's connection, so a caller puts a write here and one
-in the subscriptions table in the same transaction (the delivery worker fences each write with its
-lease that way).
+written with the event's new state, for the delivery console; retention deletes them with their
+event (ON DELETE CASCADE). Every function takes the caller's connection, so a caller puts a write
+here and one in the subscriptions table in the same transaction (the delivery worker fences each
+write with its lease that way).
 """
 
 from __future__ import annotations

@@ -43,6 +43,7 @@ def test_landing_lists_both_connectors_and_the_zip_is_the_exported_package(servi
         section = page.locator(f"section#{name}")
         assert section.get_by_role("link", name="API explorer").get_attribute("href") == f"/{name}/explorer"
         assert section.locator("h2").inner_text().startswith(CONNECTORS[name])
+        assert "Sandbox:" in section.inner_text()  # serve --sandbox: each connector's notes on its emulator
         with page.expect_download() as download:
             section.get_by_role("link", name="Power Automate package (zip)").click()
         saved = tmp_path / f"{name}.zip"

@@ -67,8 +67,9 @@ def test_every_operation_conforms(case, live_url):
 
 # Rules across fields that OpenAPI 3.0 cannot state (no if/then, no contains), documented in the
 # operations' descriptions and tested in their own files: each channel picked needs one of its statuses;
-# each contact imported needs the field compare_field names.
-CROSS_FIELD_RULES = {"WhenMessageStatusChanges", "ImportContacts"}
+# each contact imported needs the field compare_field names. A trigger's recent list takes the same
+# parameters as its subscription, so it has the same rules.
+CROSS_FIELD_RULES = {"WhenMessageStatusChanges", "WhenMessageStatusChangesRecent", "ImportContacts"}
 
 
 def our_validation_accepts_schema_valid_data(ctx, response, case):

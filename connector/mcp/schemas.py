@@ -22,34 +22,52 @@ DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
 class Translator:
-    """Translates schemas of one OpenAPI 3.0 document, collecting the definitions they refer to."""
+    """Translates schemas of one OpenAPI 3.0 document. Each named component is translated once and
+    shared by every tool that refers to it (the E-goi catalog has about fifty)."""
 
     def __init__(self, document: dict[str, Any]) -> None:
         self.components: dict[str, Any] = document.get("components", {}).get("schemas", {})
+        self.translated: dict[str, Any] = {}
+        self.refers_to: dict[str, set[str]] = {}  # component -> the components it names directly
 
     def root(self, schema: Any) -> dict[str, Any]:
         """A self-contained schema: the translated ``schema`` with the ``$defs`` it needs. A root
         ``$ref`` is inlined, so the root states its ``type`` as MCP asks."""
-        defs: dict[str, Any] = {}
         if isinstance(schema, dict) and set(schema) == {"$ref"}:
             schema = self.components[schema["$ref"].removeprefix(COMPONENTS)]
-        rendered = self.translate(schema, defs)
-        if defs:
-            rendered["$defs"] = dict(sorted(defs.items()))
+        refs: set[str] = set()
+        return self.with_defs(self.translate(schema, refs), refs)
+
+    def with_defs(self, rendered: dict[str, Any], refs: set[str]) -> dict[str, Any]:
+        needed, todo = set(), list(refs)
+        while todo:
+            name = todo.pop()
+            if name not in needed:
+                needed.add(name)
+                todo += self.refers_to[name]
+        if needed:
+            rendered["$defs"] = {name: self.translated[name] for name in sorted(needed)}
         return rendered
 
-    def translate(self, schema: Any, defs: dict[str, Any]) -> Any:
+    def component(self, name: str) -> None:
+        if name in self.translated:
+            return
+        self.translated[name] = {}  # a placeholder first: a schema may refer to itself
+        refs: set[str] = set()
+        self.refers_to[name] = refs
+        self.translated[name] = self.translate(self.components[name], refs)
+
+    def translate(self, schema: Any, refs: set[str]) -> Any:
         if isinstance(schema, list):
-            return [self.translate(item, defs) for item in schema]
+            return [self.translate(item, refs) for item in schema]
         if not isinstance(schema, dict):
             return schema
         out: dict[str, Any] = {}
         for key, value in schema.items():
             if key == "$ref":
                 name = value.removeprefix(COMPONENTS)
-                if name not in defs:
-                    defs[name] = {}  # placeholder first: a schema may refer to itself
-                    defs[name] = self.translate(self.components[name], defs)
+                refs.add(name)
+                self.component(name)
                 out["$ref"] = DEFS + name
             elif key == "nullable":
                 continue
@@ -60,7 +78,7 @@ class Translator:
             elif key.startswith("x-"):
                 continue
             elif key in ("properties", "patternProperties"):
-                out[key] = {name: self.translate(prop, defs) for name, prop in value.items()}
+                out[key] = {name: self.translate(prop, refs) for name, prop in value.items()}
             elif key in ("exclusiveMinimum", "exclusiveMaximum") and isinstance(value, bool):
                 bound = "minimum" if key == "exclusiveMinimum" else "maximum"
                 if value and bound in schema:
@@ -68,7 +86,7 @@ class Translator:
             elif key in ("enum", "default", "examples", "const", "required"):
                 out[key] = value
             else:
-                out[key] = self.translate(value, defs)
+                out[key] = self.translate(value, refs)
         for key in ("exclusiveMinimum", "exclusiveMaximum"):
             if isinstance(schema.get(key), bool) and schema[key]:
                 out.pop("minimum" if key == "exclusiveMinimum" else "maximum", None)
@@ -95,11 +113,11 @@ def query_object(parameters: list[dict[str, Any]], translator: Translator) -> di
     Unknown names are refused, as the HTTP lookup refuses unknown query parameters."""
     properties: dict[str, Any] = {}
     required: list[str] = []
-    defs: dict[str, Any] = {}
+    refs: set[str] = set()
     for parameter in parameters:
         if parameter.get("in") != "query":
             continue
-        schema = translator.translate(parameter.get("schema", {}), defs)
+        schema = translator.translate(parameter.get("schema", {}), refs)
         if parameter.get("description"):
             schema = {"description": parameter["description"], **schema}
         properties[parameter["name"]] = schema
@@ -108,6 +126,4 @@ def query_object(parameters: list[dict[str, Any]], translator: Translator) -> di
     rendered: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
     if required:
         rendered["required"] = required
-    if defs:
-        rendered["$defs"] = dict(sorted(defs.items()))
-    return rendered
+    return translator.with_defs(rendered, refs)

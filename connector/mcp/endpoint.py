@@ -15,6 +15,7 @@ rejected credential); any other problem → ``isError`` naming each field and it
 from __future__ import annotations
 
 import logging
+from functools import partial
 from io import BytesIO
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
@@ -42,7 +43,7 @@ from connector.mcp.protocol import (
     RpcError,
     era_of,
 )
-from connector.mcp.tools import IDEMPOTENCY_META, Tool, build_tools
+from connector.mcp.tools import COPILOT_STUDIO, IDEMPOTENCY_META, STANDARD, Tool, build_tools, plain_definition
 from connector.ratelimit import CredentialLimit
 from connector.runtime import credential_of, read_body
 from connector.spec.description import Description
@@ -78,7 +79,10 @@ class McpEndpoint:
         else:
             document = orjson.loads(openapi)
         self.tools: dict[str, Tool] = build_tools(description, document)
-        self.tools_json = orjson.Fragment(orjson.dumps([tool.definition for tool in self.tools.values()]))
+        self.listings = {  # tools/list as each profile shows it, encoded once
+            STANDARD: orjson.Fragment(orjson.dumps([tool.definition for tool in self.tools.values()])),
+            COPILOT_STUDIO: orjson.Fragment(orjson.dumps([plain_definition(t) for t in self.tools.values()])),
+        }
         self.hit = limit.hit if limit is not None else None
         self.prefix = f"/{catalog.name}"
         self.credential_environ = environ_key(catalog.credential.header)
@@ -98,11 +102,14 @@ class McpEndpoint:
         }
 
     def register(self, blueprint: Blueprint) -> None:
-        blueprint.add_url_rule("/mcp", "mcp", self.view, methods=["POST"])
+        blueprint.add_url_rule("/mcp", "mcp", partial(self.view, STANDARD), methods=["POST"])
+        blueprint.add_url_rule(
+            f"/mcp/{COPILOT_STUDIO}", f"mcp_{COPILOT_STUDIO}", partial(self.view, COPILOT_STUDIO), methods=["POST"]
+        )
 
     # --- transport ------------------------------------------------------------------------------
 
-    def view(self) -> Response:
+    def view(self, profile: str) -> Response:
         self._check_origin()
         credential = credential_of(self.catalog)
         try:
@@ -130,7 +137,7 @@ class McpEndpoint:
                 raise RpcError(METHOD_NOT_FOUND, f"Method not found: {method}")
             if method != "tools/call" and self.hit is not None:
                 self.hit(credential)  # a tool call is counted by the action it goes through
-            outcome = handler(params, era, credential)
+            outcome = handler(params, era, credential, profile)
         except RpcError as error:
             return self._error(request_id, error, era)
         if isinstance(outcome, Response):
@@ -154,7 +161,7 @@ class McpEndpoint:
 
     # --- methods --------------------------------------------------------------------------------
 
-    def initialize(self, params: dict[str, Any], era: Era, credential: str) -> dict[str, Any]:
+    def initialize(self, params: dict[str, Any], era: Era, credential: str, profile: str) -> dict[str, Any]:
         requested = params.get("protocolVersion")
         return {
             "protocolVersion": requested if requested in HANDSHAKE_VERSIONS else LATEST_HANDSHAKE,
@@ -163,7 +170,7 @@ class McpEndpoint:
             "instructions": self.instructions,
         }
 
-    def discover(self, params: dict[str, Any], era: Era, credential: str) -> dict[str, Any]:
+    def discover(self, params: dict[str, Any], era: Era, credential: str, profile: str) -> dict[str, Any]:
         return {
             "supportedVersions": [*MODERN_VERSIONS, *HANDSHAKE_VERSIONS],
             "capabilities": {"tools": {}},
@@ -173,15 +180,15 @@ class McpEndpoint:
             "_meta": {SERVER_INFO_META: self.server_info},
         }
 
-    def ping(self, params: dict[str, Any], era: Era, credential: str) -> dict[str, Any]:
+    def ping(self, params: dict[str, Any], era: Era, credential: str, profile: str) -> dict[str, Any]:
         return {}
 
-    def list_tools(self, params: dict[str, Any], era: Era, credential: str) -> dict[str, Any]:
+    def list_tools(self, params: dict[str, Any], era: Era, credential: str, profile: str) -> dict[str, Any]:
         if era.modern:
-            return {"tools": self.tools_json, "cacheScope": "public", "ttlMs": TOOLS_TTL_MS}
-        return {"tools": self.tools_json}
+            return {"tools": self.listings[profile], "cacheScope": "public", "ttlMs": TOOLS_TTL_MS}
+        return {"tools": self.listings[profile]}
 
-    def call_tool(self, params: dict[str, Any], era: Era, credential: str) -> dict[str, Any] | Response:
+    def call_tool(self, params: dict[str, Any], era: Era, credential: str, profile: str) -> dict[str, Any] | Response:
         name = params.get("name")
         tool = self.tools.get(name) if isinstance(name, str) else None
         if tool is None:

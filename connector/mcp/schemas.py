@@ -127,3 +127,44 @@ def query_object(parameters: list[dict[str, Any]], translator: Translator) -> di
     if required:
         rendered["required"] = required
     return translator.with_defs(rendered, refs)
+
+
+def plain(schema: Any, defs: dict[str, Any] | None = None, depth: int = 0, output: bool = False) -> Any:
+    """The schema in the shape Copilot Studio keeps a tool for: references inlined, one type per
+    property, no combinators. Copilot Studio drops tools whose inputs use reference types or several
+    types (https://learn.microsoft.com/microsoft-copilot-studio/agent-extend-action-mcp, known
+    issues). What is lost is stated in the tool's description: null is still read as "not sent"
+    and the rules across fields are still checked by the action. In an ``output`` schema a value
+    that may be null keeps no type at all, so that no answer contradicts it."""
+    if defs is None and isinstance(schema, dict):
+        defs = schema.get("$defs", {})
+    if isinstance(schema, list):
+        return [plain(item, defs, depth, output) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    if "$ref" in schema:
+        if depth > 8:  # a schema that contains itself: leave it open from here
+            return {"type": "object"}
+        target = (defs or {}).get(schema["$ref"].removeprefix(DEFS), {})
+        return plain({**target, **{k: v for k, v in schema.items() if k != "$ref"}}, defs, depth + 1, output)
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key in ("$defs", "allOf", "oneOf", "not", "if", "then", "else"):
+            continue
+        if key == "anyOf":
+            branches = [b for b in value if b != {"type": "null"}]
+            if len(branches) == 1:  # a nullable reference: the reference
+                out.update(plain(branches[0], defs, depth, output))
+            continue
+        if key == "type" and isinstance(value, list):
+            if not output:
+                out["type"] = next((kind for kind in value if kind != "null"), "string")
+        elif key == "enum":
+            out["enum"] = [choice for choice in value if choice is not None]
+        elif key in ("properties", "patternProperties"):
+            out[key] = {name: plain(prop, defs, depth, output) for name, prop in value.items()}
+        elif key in ("items", "additionalProperties") and isinstance(value, dict):
+            out[key] = plain(value, defs, depth, output)
+        else:
+            out[key] = value
+    return out

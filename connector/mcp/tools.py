@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from connector.mcp.schemas import Translator, query_object
+from connector.mcp.schemas import Translator, plain, query_object
 from connector.spec.description import Description, Endpoint
 
 READ_VERBS = frozenset({"get", "find", "list", "lookup", "search", "calculate", "count"})
@@ -29,6 +29,11 @@ IDEMPOTENT_VERBS = frozenset({"update", "delete", "cancel", "detach", "remove", 
 READ_ONLY_VIEWS = frozenset({"ListSubscriptions", "ListDeliveries"})  # the framework's own, offered as tools
 IDEMPOTENCY_META = "idempotencyKey"  # params._meta key of a tool call's Idempotency-Key
 MAX_ENUM_SHOWN = 12
+STANDARD, COPILOT_STUDIO = "standard", "copilotstudio"  # how tools/list shows the schemas (see plain)
+PLAIN_NOTE = (
+    " Optional arguments may be left out (null counts as not sent); rules across arguments are checked "
+    "when the tool is called."
+)
 
 
 def snake(text: str) -> str:
@@ -197,3 +202,12 @@ def _tool(endpoint: Endpoint, operation: dict[str, Any], translator: Translator)
         definition["outputSchema"] = output_schema
     definition["annotations"] = hints
     return Tool(name, endpoint.method.upper(), endpoint.path, path_parameters, input_schema, output_schema, definition)
+
+
+def plain_definition(tool: Tool) -> dict[str, Any]:
+    """The tool as Copilot Studio's profile lists it: plain schemas (see ``schemas.plain``)."""
+    definition = {**tool.definition, "inputSchema": plain(tool.input_schema)}
+    definition["description"] += PLAIN_NOTE
+    if tool.output_schema is not None:
+        definition["outputSchema"] = plain(tool.output_schema, output=True)
+    return definition

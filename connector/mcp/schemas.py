@@ -5,7 +5,8 @@ The OpenAPI 3 document is already rendered from the marshmallow schemas at start
 ``inputSchema`` says exactly what the HTTP action's documented body says:
 
 - ``nullable: true`` (OpenAPI 3.0) becomes ``null`` among the ``type`` members (an optional field
-  sent as null counts as not sent);
+  sent as null counts as not sent), and apispec's nullable reference, ``anyOf: [{$ref}, {type:
+  object, nullable: true}]``, becomes ``anyOf: [{$ref}, {type: null}]``, which is what it means;
 - ``$ref: #/components/schemas/X`` becomes ``$ref: #/$defs/X``, with only the definitions used;
 - boolean ``exclusiveMinimum``/``exclusiveMaximum`` (3.0) become the 2020-12 numbers;
 - ``example`` becomes ``examples``; ``x-ms-summary`` becomes ``title``; other ``x-*`` keys (Power
@@ -19,6 +20,7 @@ from typing import Any
 COMPONENTS = "#/components/schemas/"
 DEFS = "#/$defs/"
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
+NULL_BRANCH = {"type": "object", "nullable": True}
 
 
 class Translator:
@@ -79,6 +81,9 @@ class Translator:
                 continue
             elif key in ("properties", "patternProperties"):
                 out[key] = {name: self.translate(prop, refs) for name, prop in value.items()}
+            elif key == "anyOf" and NULL_BRANCH in value and len(value) > 1:
+                # apispec's "X or null" in 3.0 (taken literally, its null branch admits any object)
+                out[key] = [{"type": "null"} if b == NULL_BRANCH else self.translate(b, refs) for b in value]
             elif key in ("exclusiveMinimum", "exclusiveMaximum") and isinstance(value, bool):
                 bound = "minimum" if key == "exclusiveMinimum" else "maximum"
                 if value and bound in schema:
@@ -132,8 +137,9 @@ def query_object(parameters: list[dict[str, Any]], translator: Translator) -> di
 def plain(schema: Any, defs: dict[str, Any] | None = None, depth: int = 0, output: bool = False) -> Any:
     """The schema in the shape Copilot Studio keeps a tool for: references inlined, one type per
     property, no combinators. Copilot Studio drops tools whose inputs use reference types or several
-    types (https://learn.microsoft.com/microsoft-copilot-studio/agent-extend-action-mcp, known
-    issues). What is lost is stated in the tool's description: null is still read as "not sent"
+    types (https://learn.microsoft.com/microsoft-copilot-studio/mcp-troubleshooting, known
+    issues; it also fails on a numeric ``exclusiveMinimum``, so exclusive bounds become inclusive
+    ones). What is lost is stated in the tool's description: null is still read as "not sent"
     and the rules across fields are still checked by the action. In an ``output`` schema a value
     that may be null keeps no type at all, so that no answer contradicts it."""
     if defs is None and isinstance(schema, dict):
@@ -161,6 +167,8 @@ def plain(schema: Any, defs: dict[str, Any] | None = None, depth: int = 0, outpu
                 out["type"] = next((kind for kind in value if kind != "null"), "string")
         elif key == "enum":
             out["enum"] = [choice for choice in value if choice is not None]
+        elif key in ("exclusiveMinimum", "exclusiveMaximum"):  # Copilot Studio fails on the numeric form
+            out["minimum" if key == "exclusiveMinimum" else "maximum"] = value
         elif key in ("properties", "patternProperties"):
             out[key] = {name: plain(prop, defs, depth, output) for name, prop in value.items()}
         elif key in ("items", "additionalProperties") and isinstance(value, dict):

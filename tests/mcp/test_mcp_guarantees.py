@@ -67,3 +67,14 @@ def test_a_client_that_sends_no_accept_header_is_served(client):
     """Some clients (Copilot Studio's connector runtime among them) send only Content-Type."""
     answer = client.post("/egoi/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "ping"}, headers=HEADERS)
     assert answer.status_code == 200 and answer.json["result"] == {}
+
+
+def test_initialize_answers_the_version_offered_when_known(client):
+    for offered, answered in (("2024-11-05", "2024-11-05"), ("2025-06-18", "2025-06-18"), ("1999-01-01", "2025-11-25")):
+        params = {"protocolVersion": offered, "capabilities": {}, "clientInfo": {"name": "mcs", "version": "1.0.0"}}
+        answer = client.post(
+            "/egoi/mcp", json={"jsonrpc": "2.0", "id": "1", "method": "initialize", "params": params}, headers=HEADERS
+        )
+        assert answer.status_code == 200 and answer.json["id"] == "1"
+        assert answer.json["result"]["protocolVersion"] == answered
+        assert answer.json["result"]["capabilities"] == {"tools": {"listChanged": False}}

@@ -15,6 +15,8 @@ rejected credential); any other problem → ``isError`` naming each field and it
 from __future__ import annotations
 
 import logging
+import threading
+from dataclasses import dataclass
 from functools import partial
 from io import BytesIO
 from typing import Any
@@ -43,7 +45,15 @@ from connector.mcp.protocol import (
     RpcError,
     era_of,
 )
-from connector.mcp.tools import COPILOT_STUDIO, IDEMPOTENCY_META, STANDARD, Tool, build_tools, plain_definition
+from connector.mcp.tools import (
+    COPILOT_STUDIO,
+    IDEMPOTENCY_META,
+    STANDARD,
+    Tool,
+    build_tools,
+    check_names,
+    plain_definition,
+)
 from connector.ratelimit import CredentialLimit
 from connector.runtime import credential_of, read_body
 from connector.spec.description import Description
@@ -63,26 +73,27 @@ def environ_key(header: str) -> str:
     return "HTTP_" + header.upper().replace("-", "_")
 
 
+@dataclass(frozen=True)
+class Toolbox:
+    """The tools, and ``tools/list`` as each profile shows it, encoded once."""
+
+    tools: dict[str, Tool]
+    listings: dict[str, Any]
+
+
 class McpEndpoint:
-    """One catalog's MCP endpoint: its tools, built once, and the view that serves them."""
+    """One catalog's MCP endpoint: its tools and the view that serves them.
+
+    The tools are built on the first request that needs them, once per process (about 10 ms for
+    the E-goi catalog), so that they cost nothing to a start-up that serves no MCP request; their
+    names are checked at start-up."""
 
     def __init__(self, catalog: Catalog, runtime: Runtime, limit: CredentialLimit | None = None) -> None:
-        self.catalog = catalog
+        check_names(catalog)
+        self.catalog, self.runtime = catalog, runtime
+        self._toolbox: Toolbox | None = None
+        self._lock = threading.Lock()
         public_url = runtime.settings.public_url
-        documents = runtime.documents.get(catalog.name)
-        openapi = documents.files.get("openapi.json") if documents is not None else None
-        description = Description.build(catalog, public_url)
-        if openapi is None:  # the app was built without the OpenAPI 3 platform
-            from connector.platforms.openapi3 import OpenAPI3Document
-
-            document = OpenAPI3Document(description).build()
-        else:
-            document = orjson.loads(openapi)
-        self.tools: dict[str, Tool] = build_tools(description, document)
-        self.listings = {  # tools/list as each profile shows it, encoded once
-            STANDARD: orjson.Fragment(orjson.dumps([tool.definition for tool in self.tools.values()])),
-            COPILOT_STUDIO: orjson.Fragment(orjson.dumps([plain_definition(t) for t in self.tools.values()])),
-        }
         self.hit = limit.hit if limit is not None else None
         self.prefix = f"/{catalog.name}"
         self.credential_environ = environ_key(catalog.credential.header)
@@ -100,6 +111,33 @@ class McpEndpoint:
             "tools/list": self.list_tools,
             "tools/call": self.call_tool,
         }
+
+    @property
+    def toolbox(self) -> Toolbox:
+        if self._toolbox is None:
+            with self._lock:
+                if self._toolbox is None:
+                    self._toolbox = self._build()
+        return self._toolbox
+
+    def _build(self) -> Toolbox:
+        """The tools from the catalog's description and the OpenAPI 3 document the app serves."""
+        catalog = self.catalog
+        documents = self.runtime.documents.get(catalog.name)
+        openapi = documents.files.get("openapi.json") if documents is not None else None
+        description = Description.build(catalog, self.runtime.settings.public_url)
+        if openapi is None:  # the app was built without the OpenAPI 3 platform
+            from connector.platforms.openapi3 import OpenAPI3Document
+
+            document = OpenAPI3Document(description).build()
+        else:
+            document = orjson.loads(openapi)
+        tools = build_tools(description, document)
+        listings = {
+            STANDARD: orjson.Fragment(orjson.dumps([tool.definition for tool in tools.values()])),
+            COPILOT_STUDIO: orjson.Fragment(orjson.dumps([plain_definition(t) for t in tools.values()])),
+        }
+        return Toolbox(tools, listings)
 
     def register(self, blueprint: Blueprint) -> None:
         blueprint.add_url_rule("/mcp", "mcp", partial(self.view, STANDARD), methods=["POST"])
@@ -185,12 +223,12 @@ class McpEndpoint:
 
     def list_tools(self, params: dict[str, Any], era: Era, credential: str, profile: str) -> dict[str, Any]:
         if era.modern:
-            return {"tools": self.listings[profile], "cacheScope": "public", "ttlMs": TOOLS_TTL_MS}
-        return {"tools": self.listings[profile]}
+            return {"tools": self.toolbox.listings[profile], "cacheScope": "public", "ttlMs": TOOLS_TTL_MS}
+        return {"tools": self.toolbox.listings[profile]}
 
     def call_tool(self, params: dict[str, Any], era: Era, credential: str, profile: str) -> dict[str, Any] | Response:
         name = params.get("name")
-        tool = self.tools.get(name) if isinstance(name, str) else None
+        tool = self.toolbox.tools.get(name) if isinstance(name, str) else None
         if tool is None:
             raise RpcError(INVALID_PARAMS, f"Unknown tool: {name}")
         arguments = params.get("arguments", {})

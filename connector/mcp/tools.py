@@ -22,6 +22,7 @@ from typing import Any
 
 from connector.mcp.schemas import Translator, plain, query_object
 from connector.spec.description import Description, Endpoint
+from connector.triggers import Trigger, WebhookTrigger
 
 READ_VERBS = frozenset({"get", "find", "list", "lookup", "search", "calculate", "count"})
 DESTRUCTIVE_VERBS = frozenset({"delete", "cancel", "detach", "remove", "update", "toggle", "disable"})
@@ -79,13 +80,23 @@ def _offered(endpoint: Endpoint) -> bool:
     return declaration is not None and endpoint.trigger is None and not endpoint.path.startswith("/triggers/")
 
 
+def name_of(declaration: Any) -> str:
+    return f"lookup_{declaration.key}" if declaration.path_prefix == "lookups" else declaration.key
+
+
 def _name(endpoint: Endpoint) -> str:
     declaration = endpoint.declaration
-    if declaration is None:
-        return snake(endpoint.operation_id)
-    if declaration.path_prefix == "lookups":
-        return f"lookup_{declaration.key}"
-    return declaration.key
+    return snake(endpoint.operation_id) if declaration is None else name_of(declaration)
+
+
+def check_names(catalog: Any) -> None:
+    """Two tools of one catalog must not share a name; checked at start-up, before the tools are built."""
+    names = [name_of(op) for op in catalog.instances if not isinstance(op, Trigger)]
+    if any(isinstance(op, WebhookTrigger) for op in catalog.instances):
+        names += [snake(view) for view in sorted(READ_ONLY_VIEWS)]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise ValueError(f"{catalog.name}: two MCP tools named {', '.join(duplicates)}")
 
 
 def _input_schema(operation: dict[str, Any], translator: Translator) -> tuple[dict[str, Any], tuple[str, ...]]:

@@ -52,3 +52,24 @@ def test_plain_shape_for_copilot_studio():
     assert schema["properties"]["kind"] == {"type": "string", "enum": ["a", "b"]}
     assert schema["properties"]["tag"]["properties"]["id"] == {"type": "integer"}
     assert "anyOf" not in str(schema) and schema["properties"]["child"]["required"] == ["name"]
+
+
+def test_tool_names_are_checked_at_start_up():
+    import dataclasses
+
+    import demo_catalog
+    import pytest
+
+    from connector.declarations import Action, OutputSchema
+    from connector.mcp.tools import check_names
+
+    class Clash(Action):
+        key = "list_subscriptions"  # the name of the framework's read-only subscription tool
+        operation_id = "ListSubscriptionsAgain"
+        summary = "List subscriptions again"
+        description = "Clashes with the framework's tool."
+        Output = OutputSchema
+
+    check_names(demo_catalog.catalog)
+    with pytest.raises(ValueError, match="two MCP tools named list_subscriptions"):
+        check_names(dataclasses.replace(demo_catalog.catalog, operations=(Clash,)))

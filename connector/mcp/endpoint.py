@@ -15,7 +15,9 @@ rejected credential); any other problem → ``isError`` naming each field and it
 from __future__ import annotations
 
 import logging
-from functools import cached_property
+import threading
+from dataclasses import dataclass
+from functools import partial
 from io import BytesIO
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
@@ -43,7 +45,15 @@ from connector.mcp.protocol import (
     RpcError,
     era_of,
 )
-from connector.mcp.tools import IDEMPOTENCY_META, Tool, build_tools
+from connector.mcp.tools import (
+    COPILOT_STUDIO,
+    IDEMPOTENCY_META,
+    STANDARD,
+    Tool,
+    build_tools,
+    check_names,
+    plain_definition,
+)
 from connector.ratelimit import CredentialLimit
 from connector.runtime import credential_of, read_body
 from connector.spec.description import Description
@@ -63,11 +73,26 @@ def environ_key(header: str) -> str:
     return "HTTP_" + header.upper().replace("-", "_")
 
 
+@dataclass(frozen=True)
+class Toolbox:
+    """The tools, and ``tools/list`` as each profile shows it, encoded once."""
+
+    tools: dict[str, Tool]
+    listings: dict[str, Any]
+
+
 class McpEndpoint:
-    """One catalog's MCP endpoint: its tools, built once, and the view that serves them."""
+    """One catalog's MCP endpoint: its tools and the view that serves them.
+
+    The tools are built on the first request that needs them, once per process (about 10 ms for
+    the E-goi catalog), so that they cost nothing to a start-up that serves no MCP request; their
+    names are checked at start-up."""
 
     def __init__(self, catalog: Catalog, runtime: Runtime, limit: CredentialLimit | None = None) -> None:
+        check_names(catalog)
         self.catalog, self.runtime = catalog, runtime
+        self._toolbox: Toolbox | None = None
+        self._lock = threading.Lock()
         public_url = runtime.settings.public_url
         self.hit = limit.hit if limit is not None else None
         self.prefix = f"/{catalog.name}"
@@ -87,10 +112,16 @@ class McpEndpoint:
             "tools/call": self.call_tool,
         }
 
-    @cached_property
-    def tools(self) -> dict[str, Tool]:
-        """Built on the first MCP request, not with the app: a service nobody asks for tools pays
-        nothing for them (two threads racing here build the same tools twice, harmlessly)."""
+    @property
+    def toolbox(self) -> Toolbox:
+        if self._toolbox is None:
+            with self._lock:
+                if self._toolbox is None:
+                    self._toolbox = self._build()
+        return self._toolbox
+
+    def _build(self) -> Toolbox:
+        """The tools from the catalog's description and the OpenAPI 3 document the app serves."""
         catalog = self.catalog
         documents = self.runtime.documents.get(catalog.name)
         openapi = documents.files.get("openapi.json") if documents is not None else None
@@ -101,18 +132,22 @@ class McpEndpoint:
             document = OpenAPI3Document(description).build()
         else:
             document = orjson.loads(openapi)
-        return build_tools(description, document)
-
-    @cached_property
-    def tools_json(self) -> orjson.Fragment:
-        return orjson.Fragment(orjson.dumps([tool.definition for tool in self.tools.values()]))
+        tools = build_tools(description, document)
+        listings = {
+            STANDARD: orjson.Fragment(orjson.dumps([tool.definition for tool in tools.values()])),
+            COPILOT_STUDIO: orjson.Fragment(orjson.dumps([plain_definition(t) for t in tools.values()])),
+        }
+        return Toolbox(tools, listings)
 
     def register(self, blueprint: Blueprint) -> None:
-        blueprint.add_url_rule("/mcp", "mcp", self.view, methods=["POST"])
+        blueprint.add_url_rule("/mcp", "mcp", partial(self.view, STANDARD), methods=["POST"])
+        blueprint.add_url_rule(
+            f"/mcp/{COPILOT_STUDIO}", f"mcp_{COPILOT_STUDIO}", partial(self.view, COPILOT_STUDIO), methods=["POST"]
+        )
 
     # --- transport ------------------------------------------------------------------------------
 
-    def view(self) -> Response:
+    def view(self, profile: str) -> Response:
         self._check_origin()
         credential = credential_of(self.catalog)
         try:
@@ -140,7 +175,7 @@ class McpEndpoint:
                 raise RpcError(METHOD_NOT_FOUND, f"Method not found: {method}")
             if method != "tools/call" and self.hit is not None:
                 self.hit(credential)  # a tool call is counted by the action it goes through
-            outcome = handler(params, era, credential)
+            outcome = handler(params, era, credential, profile)
         except RpcError as error:
             return self._error(request_id, error, era)
         if isinstance(outcome, Response):
@@ -164,7 +199,7 @@ class McpEndpoint:
 
     # --- methods --------------------------------------------------------------------------------
 
-    def initialize(self, params: dict[str, Any], era: Era, credential: str) -> dict[str, Any]:
+    def initialize(self, params: dict[str, Any], era: Era, credential: str, profile: str) -> dict[str, Any]:
         requested = params.get("protocolVersion")
         return {
             "protocolVersion": requested if requested in HANDSHAKE_VERSIONS else LATEST_HANDSHAKE,
@@ -173,7 +208,7 @@ class McpEndpoint:
             "instructions": self.instructions,
         }
 
-    def discover(self, params: dict[str, Any], era: Era, credential: str) -> dict[str, Any]:
+    def discover(self, params: dict[str, Any], era: Era, credential: str, profile: str) -> dict[str, Any]:
         return {
             "supportedVersions": [*MODERN_VERSIONS, *HANDSHAKE_VERSIONS],
             "capabilities": {"tools": {}},
@@ -183,17 +218,17 @@ class McpEndpoint:
             "_meta": {SERVER_INFO_META: self.server_info},
         }
 
-    def ping(self, params: dict[str, Any], era: Era, credential: str) -> dict[str, Any]:
+    def ping(self, params: dict[str, Any], era: Era, credential: str, profile: str) -> dict[str, Any]:
         return {}
 
-    def list_tools(self, params: dict[str, Any], era: Era, credential: str) -> dict[str, Any]:
+    def list_tools(self, params: dict[str, Any], era: Era, credential: str, profile: str) -> dict[str, Any]:
         if era.modern:
-            return {"tools": self.tools_json, "cacheScope": "public", "ttlMs": TOOLS_TTL_MS}
-        return {"tools": self.tools_json}
+            return {"tools": self.toolbox.listings[profile], "cacheScope": "public", "ttlMs": TOOLS_TTL_MS}
+        return {"tools": self.toolbox.listings[profile]}
 
-    def call_tool(self, params: dict[str, Any], era: Era, credential: str) -> dict[str, Any] | Response:
+    def call_tool(self, params: dict[str, Any], era: Era, credential: str, profile: str) -> dict[str, Any] | Response:
         name = params.get("name")
-        tool = self.tools.get(name) if isinstance(name, str) else None
+        tool = self.toolbox.tools.get(name) if isinstance(name, str) else None
         if tool is None:
             raise RpcError(INVALID_PARAMS, f"Unknown tool: {name}")
         arguments = params.get("arguments", {})

@@ -6,7 +6,7 @@ Two eras share one endpoint (https://modelcontextprotocol.io/specification/2026-
   protocol version and client capabilities in ``params._meta`` and mirrors them in the
   ``MCP-Protocol-Version``, ``Mcp-Method`` and ``Mcp-Name`` headers; ``server/discover`` says what
   the server supports; results carry ``resultType``;
-- the handshake revisions (2025-03-26 to 2025-11-25) start with ``initialize``; this server keeps
+- the handshake revisions (2024-11-05 to 2025-11-25) start with ``initialize``; this server keeps
   no session (no ``Mcp-Session-Id``), which those revisions allow.
 """
 
@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from typing import Any
 
 MODERN_VERSIONS = ("2026-07-28",)
-HANDSHAKE_VERSIONS = ("2025-03-26", "2025-06-18", "2025-11-25")
+# 2024-11-05 too: its messages are these, and Copilot Studio's connector runtime has been seen offering
+# it over Streamable HTTP (https://community.powerplatform.com/forums/thread/details/?threadid=ed9e9400-e594-f011-b4cc-7ced8d1ab86c).
+HANDSHAKE_VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
 LATEST_HANDSHAKE = HANDSHAKE_VERSIONS[-1]
 
 PROTOCOL_VERSION_META = "io.modelcontextprotocol/protocolVersion"
@@ -106,7 +108,7 @@ def era_of(method: str, params: dict[str, Any], headers: Any) -> Era:
                 f"Unsupported {VERSION_HEADER} {header_version!r}",
                 {"supported": [*HANDSHAKE_VERSIONS, *MODERN_VERSIONS], "requested": header_version},
             )
-        return Era(header_version or HANDSHAKE_VERSIONS[0], False)
+        return Era(header_version or "2025-03-26", False)  # the transport's rule when the header is absent
     if not isinstance(meta, dict) or PROTOCOL_VERSION_META not in meta or CLIENT_CAPABILITIES_META not in meta:
         raise RpcError(
             INVALID_PARAMS,

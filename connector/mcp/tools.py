@@ -20,8 +20,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from connector.mcp.schemas import Translator, query_object
+from connector.mcp.schemas import Translator, plain, query_object
 from connector.spec.description import Description, Endpoint
+from connector.triggers import Trigger, WebhookTrigger
 
 READ_VERBS = frozenset({"get", "find", "list", "lookup", "search", "calculate", "count"})
 DESTRUCTIVE_VERBS = frozenset({"delete", "cancel", "detach", "remove", "update", "toggle", "disable"})
@@ -29,6 +30,11 @@ IDEMPOTENT_VERBS = frozenset({"update", "delete", "cancel", "detach", "remove", 
 READ_ONLY_VIEWS = frozenset({"ListSubscriptions", "ListDeliveries"})  # the framework's own, offered as tools
 IDEMPOTENCY_META = "idempotencyKey"  # params._meta key of a tool call's Idempotency-Key
 MAX_ENUM_SHOWN = 12
+STANDARD, COPILOT_STUDIO = "standard", "copilotstudio"  # how tools/list shows the schemas (see plain)
+PLAIN_NOTE = (
+    " Optional arguments may be left out (null counts as not sent); rules across arguments are checked "
+    "when the tool is called."
+)
 
 
 def snake(text: str) -> str:
@@ -74,13 +80,23 @@ def _offered(endpoint: Endpoint) -> bool:
     return declaration is not None and endpoint.trigger is None and not endpoint.path.startswith("/triggers/")
 
 
+def name_of(declaration: Any) -> str:
+    return f"lookup_{declaration.key}" if declaration.path_prefix == "lookups" else declaration.key
+
+
 def _name(endpoint: Endpoint) -> str:
     declaration = endpoint.declaration
-    if declaration is None:
-        return snake(endpoint.operation_id)
-    if declaration.path_prefix == "lookups":
-        return f"lookup_{declaration.key}"
-    return declaration.key
+    return snake(endpoint.operation_id) if declaration is None else name_of(declaration)
+
+
+def check_names(catalog: Any) -> None:
+    """Two tools of one catalog must not share a name; checked at start-up, before the tools are built."""
+    names = [name_of(op) for op in catalog.instances if not isinstance(op, Trigger)]
+    if any(isinstance(op, WebhookTrigger) for op in catalog.instances):
+        names += [snake(view) for view in sorted(READ_ONLY_VIEWS)]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise ValueError(f"{catalog.name}: two MCP tools named {', '.join(duplicates)}")
 
 
 def _input_schema(operation: dict[str, Any], translator: Translator) -> tuple[dict[str, Any], tuple[str, ...]]:
@@ -197,3 +213,12 @@ def _tool(endpoint: Endpoint, operation: dict[str, Any], translator: Translator)
         definition["outputSchema"] = output_schema
     definition["annotations"] = hints
     return Tool(name, endpoint.method.upper(), endpoint.path, path_parameters, input_schema, output_schema, definition)
+
+
+def plain_definition(tool: Tool) -> dict[str, Any]:
+    """The tool as Copilot Studio's profile lists it: plain schemas (see ``schemas.plain``)."""
+    definition = {**tool.definition, "inputSchema": plain(tool.input_schema)}
+    definition["description"] += PLAIN_NOTE
+    if tool.output_schema is not None:
+        definition["outputSchema"] = plain(tool.output_schema, output=True)
+    return definition

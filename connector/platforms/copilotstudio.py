@@ -4,7 +4,8 @@ gets every action and lookup as a tool (the tools themselves are listed by ``/<c
 The definition follows Microsoft's template for MCP servers over Streamable HTTP,
 https://github.com/microsoft/PowerPlatformConnectors/tree/dev/custom-connectors/MCP-Streamable-HTTP:
 Swagger 2.0 with one ``POST`` operation, ``InvokeMCP``, marked ``x-ms-agentic-protocol:
-mcp-streamable-1.0``. It adds what the actions connector has, so it passes the same checks:
+mcp-streamable-1.0``, here at ``/<catalog>/mcp/copilotstudio``: the MCP endpoint whose tool schemas
+have the shape Copilot Studio keeps (no references, one type per property; connector.mcp.schemas.plain). It adds what the actions connector has, so it passes the same checks:
 the credential as a securestring connection parameter sent in the catalog's header, contact,
 connector metadata and branding (``apiProperties`` as for Power Automate).
 """
@@ -21,7 +22,7 @@ from connector.spec.documents import encode
 DEFINITION = "copilotstudio.apiDefinition.swagger.json"
 PROPERTIES = "copilotstudio.apiProperties.json"
 PROTOCOL = "mcp-streamable-1.0"
-MCP_PATH = "/mcp"
+MCP_PATH = "/mcp/copilotstudio"  # the MCP endpoint with the tool schemas Copilot Studio keeps
 
 
 def definition(description: Description) -> dict[str, Any]:

@@ -39,7 +39,10 @@ LOOSER_SCHEMA = {
 }
 # JSON Schema leaves the exact grammar of "email" to implementations: it is checked as the action checks it.
 FORMATS = {"email": lambda text: _is_email(text)}
-ANY_VALUE = st.none() | st.booleans() | st.integers(-5, 2**31 + 5) | st.floats(allow_nan=False) | st.text(max_size=12)
+ANY_VALUE = (
+    st.none() | st.booleans() | st.integers(-5, 2**31 + 5) | st.floats(allow_nan=False) | st.text(max_size=12)
+    | st.dictionaries(st.sampled_from(["unexpected", "id"]), st.integers(0, 3), max_size=1)
+)  # fmt: skip
 
 
 def _cases() -> list[tuple[str, Any, Any]]:

@@ -36,10 +36,12 @@ def served(tmp_path_factory) -> Iterator[Served]:
         yield served
 
 
-def client(served: Served, catalog: str = "egoi", mode: str = "auto", credential: str | None = None) -> Client:
+def client(
+    served: Served, catalog: str = "egoi", mode: str = "auto", credential: str | None = None, path: str = "/mcp"
+) -> Client:
     header = {"egoi": "Apikey", "ongage": "X-Ongage-Credentials"}[catalog]
     headers = {} if credential == "" else {header: credential or CREDENTIALS[catalog]}
-    transport = streamable_http_client(f"{served.url}/{catalog}/mcp", http_client=httpx2.AsyncClient(headers=headers))
+    transport = streamable_http_client(f"{served.url}/{catalog}{path}", http_client=httpx2.AsyncClient(headers=headers))
     return Client(transport, mode=mode)
 
 
@@ -97,6 +99,44 @@ def test_lists_every_action_and_lookup_of_every_catalog(served, mode):
     assert create.annotations.read_only_hint is False and create.annotations.destructive_hint is False
     assert "cellphone: like 351-912345678" in create.description
     assert create.input_schema["properties"]["cellphone"]["pattern"] == r"^\d{1,3}-\d{4,20}$"
+
+
+def walk(node: Any) -> Iterator[tuple[str, Any]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield key, value
+            yield from walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from walk(value)
+
+
+def test_copilot_studio_profile_lists_plain_schemas(served):
+    """/<connector>/mcp/copilotstudio, where the Copilot Studio connector points: the same tools, with
+    schemas Copilot Studio keeps (no references, one type per property, no combinators), and calls
+    that work the same (the SDK checks structuredContent against the plain outputSchema)."""
+
+    async def list_and_call() -> tuple[list[Any], list[Any], Any]:
+        async with client(served, path="/mcp/copilotstudio") as mcp:
+            plain = (await mcp.list_tools()).tools
+            created = await mcp.call_tool(
+                "create_contact", {"list_id": 1, "email": f"cs-{uuid.uuid4().hex[:8]}@example.com"}
+            )
+        async with client(served) as mcp:
+            return plain, (await mcp.list_tools()).tools, created
+
+    plain, standard, created = run(list_and_call())
+    assert [t.name for t in plain] == [t.name for t in standard]
+    for tool in plain:
+        for schema in (tool.input_schema, tool.output_schema):
+            Draft202012Validator.check_schema(schema)
+            keys = {key for key, value in walk(schema) if key in ("$ref", "$defs", "anyOf", "oneOf", "allOf")}
+            types = [value for key, value in walk(schema) if key == "type" and not isinstance(value, str)]
+            assert not keys and not types, (tool.name, keys, types)
+    create = next(t for t in plain if t.name == "create_contact")
+    assert create.input_schema["properties"]["cellphone"]["type"] == "string"
+    assert create.input_schema["properties"]["extra"]["items"]["properties"]["field_id"]["type"] == "integer"
+    assert not created.is_error and created.structured_content["result"] == "created"
 
 
 @pytest.mark.parametrize("mode", MODES)

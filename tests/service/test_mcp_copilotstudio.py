@@ -54,7 +54,7 @@ def test_follows_microsofts_mcp_template(installed, files):
         operation = item["post"]
         assert operation["operationId"] == "InvokeMCP"
         assert operation["x-ms-agentic-protocol"] == "mcp-streamable-1.0"
-        assert doc["basePath"] + path == f"/{catalog.name}/mcp"
+        assert doc["basePath"] + path == f"/{catalog.name}/mcp/copilotstudio"
         assert (doc["schemes"], doc["host"]) == (["http"], "localhost:8000")
         credential = catalog.credential
         assert doc["securityDefinitions"] == {
@@ -70,7 +70,7 @@ def test_follows_microsofts_mcp_template(installed, files):
 # Only this error is forgiven, and the test fails once it no longer occurs.
 DEVIATIONS = {
     DEFINITION: {
-        r"^/paths//mcp/post: additionalProperties: 'x-ms-agentic-protocol' does not match": "predates the MCP template"
+        r"^/paths//mcp/copilotstudio/post: additionalProperties: 'x-ms-agentic-protocol' does not match": "predates the MCP template"
     },
     PROPERTIES: {},
 }

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 from typing import Any
 
 import demo_catalog
 import pytest
+from click.testing import CliRunner
+from serving import ROOT
 from test_zapier_app import node
 
 from connector import fields as f
+from connector.cli import main
 from connector.declarations import Action, InputSchema, OutputSchema
 from connector.platforms import platforms
 from connector.spec.documents import Documents
@@ -110,3 +114,16 @@ def test_the_app_reads_the_public_url_it_was_generated_for(app, tmp_path):
     assert b'"baseUrl": "https://connector.example.com/demo"' in index
     package = json.loads(Documents.build(catalog, "https://x.example", ["zapier"]).files["zapier/package.json"])
     assert package["version"] == catalog.version and package["dependencies"] == {"zapier-platform-core": "19.1.0"}
+
+
+def test_the_drift_check_covers_the_app(monkeypatch, tmp_path):
+    """`connector export --check` passes on the committed apps and names an edited one."""
+    monkeypatch.delenv("CONNECTOR_PUBLIC_URL", raising=False)
+    shutil.copytree(ROOT / "openapi", tmp_path / "openapi")
+    runner = CliRunner()
+    check = ["export", "--check", "--platform", "zapier", "--out", str(tmp_path / "openapi")]
+    assert runner.invoke(main, check).exit_code == 0
+    edited = tmp_path / "openapi" / "egoi" / "zapier" / "index.js"
+    edited.write_text(edited.read_text().replace("Create a contact", "Create a kontact"))
+    result = runner.invoke(main, check)
+    assert result.exit_code == 1 and "zapier/index.js" in result.output

@@ -12,7 +12,7 @@ import demo_catalog
 import pytest
 from click.testing import CliRunner
 from serving import ROOT
-from test_zapier_app import node
+from zapier_node import node
 
 from connector import fields as f
 from connector.cli import main
@@ -66,7 +66,7 @@ class FindGreeting(Action):
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory) -> dict[str, Any]:
+def app(node_harness, tmp_path_factory) -> dict[str, Any]:
     catalog = dataclasses.replace(demo_catalog.catalog, operations=(SendGreeting, FindGreeting))
     files = Documents.build(catalog, "https://connector.example.com", ["zapier"]).files
     folder = tmp_path_factory.mktemp("greeting")
@@ -108,7 +108,7 @@ def test_triggers_of_both_kinds(app):
     assert [f["key"] for f in hook["operation"]["inputFields"]] == ["kinds"]
 
 
-def test_the_app_reads_the_public_url_it_was_generated_for(app, tmp_path):
+def test_the_app_reads_the_public_url_it_was_generated_for():
     catalog = dataclasses.replace(demo_catalog.catalog, operations=(SendGreeting,))
     index = Documents.build(catalog, "https://connector.example.com", ["zapier"]).files["zapier/index.js"]
     assert b'"baseUrl": "https://connector.example.com/demo"' in index

@@ -24,8 +24,9 @@ KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 
 class InputSchema(Schema):
     """Base of every input: unknown fields are an error (a typo must not be silently ignored),
-    and optional fields sent as ``null`` (as flows send unmapped fields) count as not sent.
-    (Empty strings count as not sent only in form bodies, which have no null: see runtime.)"""
+    and optional fields sent as ``null`` or ``""`` count as not sent: flows send unmapped fields as
+    null, and Zapier sends them as ``""`` (its ``removeMissingValuesFrom`` leaves code-built bodies
+    alone), in JSON, forms and query strings alike. A required field sent as ``""`` stays an error."""
 
     class Meta:
         unknown = RAISE
@@ -65,7 +66,7 @@ class InputSchema(Schema):
                 field.data_key or name for name, field in self.load_fields.items() if not field.required
             )
         # Unknown keys stay, null or not, so that they are refused like any unknown field.
-        return {k: v for k, v in data.items() if v is not None or k not in optional}
+        return {k: v for k, v in data.items() if (v is not None and v != "") or k not in optional}
 
 
 def _either(names: tuple[str, ...]) -> str:

@@ -7,6 +7,13 @@ the property's keys, so specs and validation come from the same declaration.
 
 Error messages always name the expected format, because the person reading them is often
 building a flow, not reading our docs.
+
+Inputs are taken the way no-code tools send them, in JSON too, wherever that cannot be mistaken
+for something else: a whole number written as text (``"42"``) for an integer field, ``"true"`` or
+``"false"`` for a boolean one, and an ISO 8601 time with an offset for a date-time field, converted
+to the form the upstream takes. (``""`` for an optional field counts as not sent: see
+:class:`connector.declarations.InputSchema`.) Dates stay strictly ``yyyy-mm-dd``. ``LENIENCY``
+says so in the documents.
 """
 
 from __future__ import annotations
@@ -29,10 +36,20 @@ _DAY = (
 )
 DATE_PATTERN = rf"^{_DAY}$"
 DATE_MESSAGE = "Not a valid date: expected the format yyyy-mm-dd and a real calendar date (for example 1990-01-31)."
-DATETIME_PATTERN = rf"^{_DAY} (?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d$"
+_TIME = r"(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d"
+_OFFSET = r"(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)"
+# The upstream's own yyyy-MM-dd HH:mm:ss, or ISO 8601 / RFC 3339 with an offset (what Zapier's and
+# Make's date pickers and formatters write); a "T" time without an offset names no moment: refused.
+DATETIME_PATTERN = rf"^{_DAY}(?: {_TIME}|T{_TIME}(?:\.\d{{1,9}})?{_OFFSET})$"
 DATETIME_MESSAGE = (
-    "Not a valid date and time: expected the format yyyy-MM-dd HH:mm:ss and a real calendar time "
-    "(for example 2026-12-31 09:30:00)."
+    "Not a valid date and time: expected yyyy-MM-dd HH:mm:ss, or ISO 8601 with an offset, and a real calendar "
+    "time (for example 2026-12-31 09:30:00 or 2026-12-31T09:30:00+00:00)."
+)
+LENIENCY = (
+    "Inputs as no-code tools send them: an empty string for an optional field means not sent; a whole number "
+    'written as text ("42") is taken for an integer field and "true" or "false" for a boolean one; a date and '
+    "time field also takes ISO 8601 with an offset (2026-12-31T09:30:00+01:00), converted to UTC. Dates stay "
+    "yyyy-mm-dd."
 )
 
 VISIBILITIES = ("important", "advanced", "internal")
@@ -176,9 +193,14 @@ class String(Described, fields.String):
         super()._validate(value)
 
 
+# A whole number written as text, as no-code tools send a mapped number: ASCII digits, an optional
+# sign, nothing else (no spaces, decimals or exponents), and short enough to be no trick.
+NUMERAL = re.compile(r"[+-]?\d{1,18}", re.ASCII)
+
+
 class Integer(Described, fields.Integer):
-    """A JSON integer, strictly: ``"42"`` and ``1.5`` are errors in JSON, as the spec says.
-    (Form and query values are text; the runtime converts them before validation.)"""
+    """An integer: a JSON integer, ``1.0`` (JSON Schema counts it as one) or a numeral as text
+    (``"42"``, as Zapier sends a mapped value); ``1.5``, ``"4.5"``, ``" 4"`` and ``true`` are errors."""
 
     default_error_messages = {"invalid": "Not a valid whole number."}
 
@@ -188,6 +210,8 @@ class Integer(Described, fields.Integer):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         if isinstance(value, float) and value.is_integer():  # JSON Schema: 1.0 is an integer
+            value = int(value)
+        elif isinstance(value, str) and NUMERAL.fullmatch(value):
             value = int(value)
         return super()._deserialize(value, attr, data, **kwargs)
 
@@ -212,12 +236,18 @@ class Float(Described, fields.Float):
     pass
 
 
+BOOLEAN_TEXT = {"true": True, "false": False}
+
+
 class Boolean(Described, fields.Boolean):
-    """A JSON boolean, strictly (form values are converted by the runtime)."""
+    """A JSON boolean, or ``"true"``/``"false"`` as text (any case), as no-code tools send a mapped
+    value; ``1``, ``"yes"`` and the like are errors (form values are converted by the runtime)."""
 
     default_error_messages = {"invalid": "Not a valid boolean: expected true or false."}
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str) and value.lower() in BOOLEAN_TEXT:
+            return BOOLEAN_TEXT[value.lower()]
         if not isinstance(value, bool):
             raise self.make_error("invalid")
         return value
@@ -302,13 +332,29 @@ class Date(_PatternedCalendarString):
 
 
 class DateTime(_PatternedCalendarString):
-    """A local date-time ``yyyy-MM-dd HH:mm:ss`` as the upstreams take for scheduling and filters."""
+    """A date-time as the upstreams take it for scheduling and filters, ``yyyy-MM-dd HH:mm:ss`` with no
+    zone, which ``upstream_zone`` says how to read (UTC unless a catalog's subclass says otherwise).
+    ISO 8601 with an offset is accepted too and converted: ``2030-01-15T09:00:00+01:00`` is sent as
+    ``2030-01-15 08:00:00``, fractions of a second dropped. The value loaded is what the upstream gets."""
 
     pattern = DATETIME_PATTERN
     message = DATETIME_MESSAGE
-    parse_format = "%Y-%m-%d %H:%M:%S"
-    length = 19
-    hint = "yyyy-MM-dd HH:mm:ss"
+    parse_format = "%Y-%m-%d %H:%M:%S"  # the form sent: isoformat(sep=" ") writes it, years padded
+    length = 35  # 2026-12-31T09:30:00.123456789+01:00
+    hint = "yyyy-MM-dd HH:mm:ss or ISO 8601 with an offset"
+    upstream_zone: dt.tzinfo = dt.UTC
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = fields.String._deserialize(self, value, attr, data, **kwargs)
+        if "T" not in text:
+            return super()._deserialize(value, attr, data, **kwargs)
+        if len(text) > self.length or not re.fullmatch(self.pattern, text, re.ASCII):  # exactly what the specs admit
+            raise ValidationError(self.message)
+        try:
+            moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(self.upstream_zone)
+            return moment.replace(tzinfo=None, microsecond=0).isoformat(sep=" ")  # %Y would not pad year 153
+        except (ValueError, OverflowError):  # not a calendar time, or outside years 1-9999 once converted
+            raise ValidationError(self.message) from None
 
 
 _NAIVE = re.compile(r"(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?)", re.ASCII)

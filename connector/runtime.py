@@ -59,9 +59,9 @@ class TextInput:
             self.converters[key] = _from_text(field)
 
     def read(self, values: Any, blank_is_unset: bool = False) -> dict[str, Any]:
-        """Lists repeat a key (``contacts=a&contacts=b``). Forms have no null, so there an empty
-        value means "not given" (an HTML form's blank input, a sender's unset field); a query
-        string is written by a program, so an empty value there is validated like any other."""
+        """Lists repeat a key (``contacts=a&contacts=b``). In a form an empty value means "not given"
+        (an HTML form's blank input, a sender's unset field), list items included; in a query string
+        empty values are passed on, and the input schema counts an optional field's as not sent."""
         data: dict[str, Any] = {}
         for key in values.keys():
             convert = self.converters.get(key, str)
@@ -139,8 +139,8 @@ def read_payload(method: str, text_input: TextInput) -> Any:
     raw = read_body()
     if request.mimetype in FORM_TYPES:
         return text_input.read(read_form(raw), blank_is_unset=True)
-    if not raw.strip():
-        return {}
+    if not raw:
+        return {}  # no body: an action without required input needs none (white space alone is not JSON)
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:

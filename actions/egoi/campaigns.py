@@ -33,7 +33,7 @@ def _when(prefix: str, end: str) -> f.DateTime:
     return f.DateTime(
         summary=f"{label} {'From' if end == 'min' else 'Until'}",
         description=f"Only campaigns {label.lower()} {'at or after' if end == 'min' else 'at or before'} "
-        "this time, as yyyy-MM-dd HH:mm:ss.",
+        "this time, as yyyy-MM-dd HH:mm:ss (UTC) or ISO 8601 with an offset.",
         visibility="advanced",
         example="2024-01-01 00:00:00" if end == "min" else "2024-12-31 23:59:59",
     )

@@ -123,8 +123,8 @@ class FindContact(Action):
     operation_id = "FindContact"
     summary = "Find contacts by email or phone"
     description = (
-        "Finds the contacts whose email, cellphone or phone is the one given, in every list or in one list; "
-        "an empty list when there is none."
+        "Finds the contacts whose email, cellphone or phone is the one given, in every list or in one list, "
+        "each with its fields, extra fields and tags as Get a contact returns them; an empty list when there is none."
     )
     visibility = "important"
     Input = FindContactInput
@@ -132,22 +132,52 @@ class FindContact(Action):
     example = {"email": "ana@example.com"}
     response_example = {
         "total_items": 1,
-        "items": [{"contact_id": "2f3a4b5c6d", "list_id": 1, "matched_by": "email"}],
+        "items": [
+            {
+                "contact_id": "2f3a4b5c6d",
+                "list_id": 1,
+                "status": "active",
+                "email": "ana@example.com",
+                "first_name": "Ana",
+                "extra": [],
+                "tags": [1],
+                "matched_by": "email",
+            }
+        ],
     }
 
     def perform(self, data: dict[str, Any], upstream: UpstreamCall) -> Any:
         """One ``GET /contacts/search`` per value given (usually one): v3's search covers every list in
-        one call, where the per-list filters of ``GET /lists/{id}/contacts`` would need a call per list."""
-        found: dict[tuple[int, str], dict[str, Any]] = {}
+        one call, where the per-list filters of ``GET /lists/{id}/contacts`` would need a call per list.
+        The search gives ids only, so each contact found is then read whole (``GET
+        /lists/{id}/contacts/{id}``, as GetContact): a Zapier search or a flow gets fields to map. One
+        removed meanwhile (404) is left out."""
+        found: dict[tuple[int, str], str] = {}
         for kind in SEARCH_TYPES:
             if kind not in data:
                 continue
             for item in _search(upstream, kind, data[kind]):
-                key = (item["list_id"], item["contact_id"])
                 if "list_id" not in data or item["list_id"] == data["list_id"]:
-                    found.setdefault(key, {**item, "matched_by": kind})
-        items = list(found.values())
+                    found.setdefault((item["list_id"], item["contact_id"]), kind)
+        items = []
+        for (list_id, contact_id), kind in found.items():
+            contact = _read(upstream, list_id, contact_id)
+            if contact is not None:
+                items.append({**contact, "matched_by": kind})
         return {"total_items": len(items), "items": items}
+
+
+def _read(upstream: UpstreamCall, list_id: int, contact_id: str) -> dict[str, Any] | None:
+    """A contact as GetContact returns it, or None when it is gone."""
+    try:
+        contact = upstream.get(f"/lists/{list_id}/contacts/{contact_id}")
+    except Problem as problem:
+        if problem.status == 404:
+            return None
+        raise
+    if not isinstance(contact, dict):
+        raise Problem(502, "E-goi answered the contact with an unexpected body.")
+    return contact_from_upstream(list_id, contact)
 
 
 def _search(upstream: UpstreamCall, kind: str, value: str) -> list[dict[str, Any]]:

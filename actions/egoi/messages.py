@@ -39,9 +39,13 @@ def merge_tags() -> f.List:
 
 
 def schedule_to() -> f.DateTime:
+    """E-goi's Transactional API takes ``scheduleTo`` as ``yyyy-MM-dd HH:mm:ss``
+    (https://developers.e-goi.com/api/transactional/); the framework's DateTime also takes ISO 8601
+    with an offset (``2030-01-15T09:00:00+00:00``, as Zapier writes it) and sends it in that form, in UTC."""
     return f.DateTime(
         summary="Schedule To",
-        description="When to send the message, as yyyy-MM-dd HH:mm:ss; sent at once when not set.",
+        description="When to send the message, as yyyy-MM-dd HH:mm:ss (UTC) or ISO 8601 with an offset; "
+        "sent at once when not set.",
         visibility="advanced",
         example="2026-12-31 09:30:00",
     )

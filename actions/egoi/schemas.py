@@ -262,9 +262,9 @@ class ContactOutput(OutputSchema):
     tags = f.List(f.Integer(), summary="Tags", description="Ids of the tags attached to the contact.")
 
 
-class FoundContact(OutputSchema):
-    contact_id = f.String(required=True, summary="Contact Id", description="The id of the contact found.")
-    list_id = f.Integer(required=True, summary="List Id", description="The list the contact is in.")
+class FoundContact(ContactOutput):
+    """A contact found, whole (as GetContact returns it), and which value matched."""
+
     matched_by = f.String(summary="Matched By", description="Which value matched: email, cellphone or phone.")
 
 

@@ -52,8 +52,8 @@ EXAMPLE_EVENT = {
 EXAMPLE_RESPONSE = {
     "id": 1,
     **{k: v for k, v in EXAMPLE_EVENT.items() if k != "list_id"},
-    "created": 1767225600,
-    "modified": 1767225600,
+    "created": "2026-01-01T00:00:00.000Z",
+    "modified": "2026-01-01T00:00:00.000Z",
 }
 
 

@@ -508,8 +508,9 @@ class EventOutput(OutputSchema):
     )
     triggers = f.List(f.Nested(TriggerOutput), summary="Triggers", description="The event's triggers.")
     emails_limit = f.Integer(summary="Emails Limit", description="Global limit of emails the event sends.")
-    created = f.Integer(summary="Created", description="When the event was created, as a UTC unix timestamp.")
-    modified = f.Integer(summary="Modified", description="When the event last changed, as a UTC unix timestamp.")
+    # Ongage answers UTC unix timestamps; written ISO 8601 like every time the service gives.
+    created = f.Timestamp(summary="Created", description="When the event was created, ISO 8601 in UTC.")
+    modified = f.Timestamp(summary="Modified", description="When the event last changed, ISO 8601 in UTC.")
 
 
 class EventsOutput(OutputSchema):

@@ -372,7 +372,7 @@ class App:
         }
 
     def search_or_creates(self, searches: dict[str, Any], creates: dict[str, Any]) -> dict[str, Any]:
-        """Find<Noun> (or Get<Noun>) with Create<Noun>: "find it, or create it"."""
+        """Find<Noun> (else List<Noun>s, else Get<Noun>) with Create<Noun>: "find it, or create it"."""
         pairs: dict[str, Any] = {}
         by_id = {self.by_path[(d["method"].lower(), d["path"])].operation_id: key for key, d in searches.items()}
         for create_key, create in creates.items():
@@ -380,13 +380,14 @@ class App:
             if not operation_id.startswith("Create"):
                 continue
             thing = operation_id.removeprefix("Create")
-            search_key = by_id.get(f"Find{thing}") or by_id.get(f"Get{thing}")
+            # by what a person knows (Find, List by a name) before by id (Get)
+            search_key = by_id.get(f"Find{thing}") or by_id.get(f"List{thing}s") or by_id.get(f"Get{thing}")
             if search_key and search_key not in pairs:
                 pairs[search_key] = {
                     "key": search_key,
                     "display": {
                         "label": clip(f"Find or Create {noun(operation_id)}", LABEL_MAX),
-                        "description": f"Finds a {noun(operation_id).lower()}, or creates one when none is found.",
+                        "description": f"Finds a matching {noun(operation_id).lower()}, or creates one when none is found.",
                     },
                     "search": search_key,
                     "create": create_key,

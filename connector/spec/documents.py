@@ -50,6 +50,7 @@ class Documents:
         written = []
         for filename, content in self.files.items():
             path = directory / filename
+            path.parent.mkdir(parents=True, exist_ok=True)  # a platform may write a folder (zapier/)
             path.write_bytes(content)
             written.append(path)
         return written

@@ -16,6 +16,7 @@ from apispec import APISpec, BasePlugin
 from apispec.ext.marshmallow import MarshmallowPlugin
 
 from connector import fields as cf
+from connector.declarations import InputSchema
 from connector.spec.description import (
     PROBLEM,
     Body,
@@ -33,6 +34,19 @@ DECLARED_ORDER = ("operationId", "summary", "description", "tags", "responses", 
                   "x-ms-trigger", "x-ms-trigger-hint", "x-ms-visibility")  # fmt: skip
 FRAMEWORK_ORDER = ("operationId", "summary", "description", "tags", "parameters", "security", "responses",
                    "x-ms-visibility", "requestBody")  # fmt: skip
+
+
+class LeniencyPlugin(BasePlugin):
+    """Every input schema's description says how inputs are read (``connector.fields.LENIENCY``):
+    the rule is the framework's, so it is written once, here, rather than on each field. (A schema
+    ``Meta.description`` would do, but apispec then drops ``additionalProperties: false``.)"""
+
+    def schema_helper(self, name: str, definition: dict[str, Any], **kwargs: Any) -> dict[str, Any] | None:
+        schema = kwargs.get("schema")
+        cls = schema if isinstance(schema, type) else type(schema)
+        if isinstance(cls, type) and issubclass(cls, InputSchema):
+            return {"description": cf.LENIENCY}
+        return None
 
 
 class OpenAPIDocument:
@@ -77,7 +91,7 @@ class OpenAPIDocument:
             title=catalog.title,
             version=catalog.version,
             openapi_version=self.version,
-            plugins=[marshmallow, *self.plugins()],
+            plugins=[marshmallow, LeniencyPlugin(), *self.plugins()],
             info={"description": catalog.description, "contact": dict(catalog.contact)},
             **{
                 "x-ms-connector-metadata": [

@@ -169,16 +169,31 @@ def test_find_contact_searches_each_value_given_and_keeps_one_list(mocked):
         match=[matchers.query_param_matcher({"type": "cellphone", "contact": "351-912345678"})],
         json={"items": [{"list_id": 1, "contact_id": "aaaaaaaaaa"}, {"list_id": 1, "contact_id": "cccccccccc"}]},
     )
+    for contact_id, email in (("aaaaaaaaaa", "ana@example.com"), ("cccccccccc", "cy@example.com")):
+        base = {"contact_id": contact_id, "status": "active", "email": email, "cellphone": "351-912345678"}
+        responses.get(f"{API}/lists/1/contacts/{contact_id}", json={"base": base, "extra": [], "tags": [2]})
     r = action(mocked, "find_contact", {"email": "ana@example.com", "cellphone": "351-912345678", "list_id": 1})
     assert r.status_code == 200, r.json
+    whole = {"list_id": 1, "status": "active", "cellphone": "351-912345678", "extra": [], "tags": [2]}
     assert r.json == {
         "total_items": 2,
         "items": [
-            {"contact_id": "aaaaaaaaaa", "list_id": 1, "matched_by": "email"},
-            {"contact_id": "cccccccccc", "list_id": 1, "matched_by": "cellphone"},
+            {**whole, "contact_id": "aaaaaaaaaa", "email": "ana@example.com", "matched_by": "email"},
+            {**whole, "contact_id": "cccccccccc", "email": "cy@example.com", "matched_by": "cellphone"},
         ],
     }
-    assert [c.request.headers["Apikey"] for c in responses.calls] == ["test-key-123"] * 2
+    assert [c.request.headers["Apikey"] for c in responses.calls] == ["test-key-123"] * 4
+    assert [c.request.url.split("?")[0] for c in responses.calls][2:] == [
+        f"{API}/lists/1/contacts/aaaaaaaaaa",
+        f"{API}/lists/1/contacts/cccccccccc",
+    ]  # each contact found is read whole, once; list 2's is left out
+
+
+@responses.activate
+def test_find_contact_leaves_out_a_contact_removed_since_the_search(mocked):
+    responses.get(f"{API}/contacts/search", json={"items": [{"list_id": 1, "contact_id": "aaaaaaaaaa"}]})
+    responses.get(f"{API}/lists/1/contacts/aaaaaaaaaa", status=404, json={"title": "NotFound", "status": 404})
+    assert action(mocked, "find_contact", {"email": "ana@example.com"}).json == {"total_items": 0, "items": []}
 
 
 @responses.activate
@@ -312,7 +327,7 @@ BAD_INPUTS = [
     ("update_contact", {"list_id": 1, "contact_id": "xyz", "first_name": "A"}, "contact_id", "10 hexadecimal"),
     ("get_contact", {"list_id": 1}, "contact_id", "required"),
     ("get_contact", {"list_id": 1, "contact_id": "abcdef012"}, "contact_id", "10 hexadecimal"),
-    ("get_contact", {"list_id": "1", "contact_id": "abcdef0123"}, "list_id", "expected a whole number"),
+    ("get_contact", {"list_id": "one", "contact_id": "abcdef0123"}, "list_id", "expected a whole number"),
     ("find_contact", {}, "email", "at least one of email, cellphone or phone"),
     ("find_contact", {"email": "ana"}, "email", "name@example.com"),
     ("find_contact", {"cellphone": "+351 912345678"}, "cellphone", "ccc-xxxxxxxxx"),
@@ -429,12 +444,10 @@ def test_find_contact_across_lists(client):
     contact_id = action(client, "create_contact", CONTACT).json["contact_id"]
     found = action(client, "find_contact", {"email": "ANA@example.com"})
     assert found.status_code == 200, found.json
-    assert found.json == {
-        "total_items": 1,
-        "items": [{"contact_id": contact_id, "list_id": 1, "matched_by": "email"}],
-    }
+    got = action(client, "get_contact", {"list_id": 1, "contact_id": contact_id}).json
+    assert found.json == {"total_items": 1, "items": [{**got, "matched_by": "email"}]}  # whole, as GetContact
     by_phone = action(client, "find_contact", {"cellphone": "351-912345678", "phone": "351-212345678"})
-    assert by_phone.json["items"] == [{"contact_id": contact_id, "list_id": 1, "matched_by": "cellphone"}]
+    assert by_phone.json["items"] == [{**got, "matched_by": "cellphone"}]
     assert action(client, "find_contact", {"email": "nobody@example.com"}).json == {"total_items": 0, "items": []}
     assert action(client, "find_contact", {"email": "ana@example.com", "list_id": 2}).json["total_items"] == 0
 

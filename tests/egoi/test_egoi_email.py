@@ -124,7 +124,6 @@ NO_BODY = {k: v for k, v in EMAIL.items() if k != "textBody"}
         ("send_email", {**EMAIL, "mergeTags": ["name"]}, "mergeTags.0", "tagName:tagValue"),
         ("send_email", {**EMAIL, "priority": "low"}, "priority", "urgent, non-urgent"),
         ("send_email", {**EMAIL, "openTracking": "yes"}, "openTracking", "true or false"),
-        ("send_email", {**EMAIL, "replyToId": ""}, "replyToId", "reply-to"),
         ("send_email", {**EMAIL, "attachment": [attachment(data="not base64!")]}, "attachment.0.data", "base64"),
         ("send_email", {**EMAIL, "attachment": [attachment(data="SGVsbG8")]}, "attachment.0.data", "multiple of 4"),
         ("send_email", {**EMAIL, "attachment": [attachment(data="SGVs\nbG8h")]}, "attachment.0.data", "line breaks"),

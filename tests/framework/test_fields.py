@@ -102,15 +102,36 @@ def test_bad_dates_name_the_format(value):
         ("2026-12-31 09:30:00", True),
         ("2026-02-29 09:30:00", False),
         ("2026-12-31 24:00:00", False),
-        ("2026-12-31T09:30:00", False),
+        ("2026-12-31T09:30:00", False),  # no offset: no moment
         ("2026-12-31 9:30", False),
+        ("2026-12-31T09:30:00+00:00", True),
+        ("2026-12-31T09:30:00.123Z", True),
+        ("2026-12-31T09:30:00+0100", False),  # the specs' pattern wants +01:00
+        ("2026-02-30T09:30:00Z", False),
+        ("2026-12-31T24:00:00Z", False),
+        ("2026-12-31 09:30:00+00:00", False),
+        ("0001-01-01T00:30:00+01:00", False),  # year 0 once in UTC
     ],
 )
 def test_schedule_datetimes(value, ok):
     messages = errors_for("when", value)
-    assert (messages is None) is ok
+    assert (messages is None) is ok, messages
     if not ok:
-        assert "yyyy-MM-dd HH:mm:ss" in messages[0]
+        assert "yyyy-MM-dd HH:mm:ss, or ISO 8601 with an offset" in messages[0]
+
+
+@pytest.mark.parametrize(
+    ("value", "sent"),
+    [
+        ("2030-01-15T09:00:00+00:00", "2030-01-15 09:00:00"),
+        ("2030-01-15T09:00:00Z", "2030-01-15 09:00:00"),
+        ("2030-01-15T09:00:00.999+01:00", "2030-01-15 08:00:00"),
+        ("2030-01-01T00:30:00+05:45", "2029-12-31 18:45:00"),
+        ("2030-01-15 09:00:00", "2030-01-15 09:00:00"),
+    ],
+)
+def test_a_datetime_with_an_offset_is_sent_as_the_upstream_takes_it(value, sent):
+    assert Sample().load({"when": value}) == {"when": sent}
 
 
 @pytest.mark.parametrize(
@@ -122,7 +143,13 @@ def test_schedule_datetimes(value, ok):
         ("bounded", 101, "Must be a whole number from 1 to 100."),
         ("bounded", "ten", "Not a valid whole number."),
         ("bounded", 1.5, "Not a valid whole number."),
-        ("bounded", "42", "Not a valid whole number."),  # JSON is typed; forms are converted first
+        ("bounded", "4.5", "Not a valid whole number."),
+        ("bounded", " 42", "Not a valid whole number."),
+        ("bounded", "1e3", "Not a valid whole number."),
+        ("bounded", "", "Not a valid whole number."),  # "" is "not sent" only for an optional field of an input
+        ("bounded", "4" * 40, "Not a valid whole number."),
+        ("bounded", "٤٢", "Not a valid whole number."),
+        ("bounded", "101", "Must be a whole number from 1 to 100."),
         ("bounded", True, "Not a valid whole number."),
         ("ident", 0, "Must be a whole number from 1 to 2147483647."),
         ("ident", -4, "Must be a whole number from 1 to 2147483647."),
@@ -154,14 +181,37 @@ def test_unknown_visibility_is_a_declaration_error():
         f.String(visibility="hidden")
 
 
-def test_booleans_are_strict_in_json():
+def test_booleans_take_true_and_false_as_text_too():
     class Flags(Schema):
         flag = f.Boolean()
 
     assert Flags().load({"flag": True}) == {"flag": True}
-    for value in ("true", 1, "yes"):
+    assert [Flags().load({"flag": v})["flag"] for v in ("true", "false", "True", "FALSE")] == [True, False, True, False]
+    for value in (1, 0, "yes", "1", "", "t"):
         with pytest.raises(ValidationError, match="expected true or false"):
             Flags().load({"flag": value})
+
+
+def test_numerals_as_text_are_whole_numbers():
+    assert Sample().load({"bounded": "42", "ident": "+7"}) == {"bounded": 42, "ident": 7}
+    assert Sample().load({"bounded": 42.0}) == {"bounded": 42}
+
+
+def test_an_empty_optional_field_is_not_sent_in_json_too():
+    from connector.declarations import InputSchema
+
+    class Input(InputSchema):
+        name = f.String(required=True, max_length=10)
+        count = f.Integer()
+        flag = f.Boolean(load_default=False)
+        when = f.DateTime()
+        tags = f.List(f.String(max_length=5))
+
+    assert Input().load({"name": "a", "count": "", "flag": "", "when": "", "tags": ""}) == {"name": "a", "flag": False}
+    assert Input().load({"name": "a", "tags": ["x"]}) == {"name": "a", "flag": False, "tags": ["x"]}
+    with pytest.raises(ValidationError) as error:
+        Input().load({"name": "", "nope": ""})  # an unknown field is refused, empty or not
+    assert set(error.value.messages) == {"nope"}
 
 
 def test_form_and_query_text_becomes_typed_values():

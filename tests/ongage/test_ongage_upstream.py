@@ -18,6 +18,8 @@ ONGAGE = "https://ongage.test"
 CREDENTIALS = {"X-Ongage-Credentials": "acme42:ana@example.com:pa:ss word"}
 AUTH = {"X_ACCOUNT_CODE": "acme42", "X_USERNAME": "ana@example.com", "X_PASSWORD": "pa:ss word"}
 EVENT = {"id": 7, "name": "Birth date event", "status": True, "created": 1, "modified": 2}
+# what the service answers: Ongage's unix timestamps as ISO 8601
+SHOWN = {**EVENT, "created": "1970-01-01T00:00:01.000Z", "modified": "1970-01-01T00:00:02.000Z"}
 
 
 def ok(payload):
@@ -89,7 +91,7 @@ def test_get_event_request(mocked):
     responses.get(f"{ONGAGE}/3/api/events/7", json=ok(EVENT))
     r = mocked.post("/ongage/actions/get_event", json={"list_id": 3, "event_id": 7}, headers=CREDENTIALS)
     assert r.status_code == 200
-    assert r.json == EVENT
+    assert r.json == SHOWN
     request = only_call()
     assert (request.method, request.url, request.body) == ("GET", f"{ONGAGE}/3/api/events/7", None)
 
@@ -104,7 +106,7 @@ def test_list_events_request(mocked):
         headers=CREDENTIALS,
     )
     assert r.status_code == 200, r.json
-    assert r.json == {"items": [EVENT]}
+    assert r.json == {"items": [SHOWN]}
     assert only_call().method == "GET"
 
 

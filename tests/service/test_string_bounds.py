@@ -99,7 +99,7 @@ def test_every_installed_catalog_and_the_demo_bound_their_input_strings():
         (f.Email(), f.EMAIL_MAX),
         (egoi_fields.Phone(), egoi_fields.PHONE_MAX),
         (f.Date(), 10),
-        (f.DateTime(), 19),
+        (f.DateTime(), 35),
         (f.String(validate=f.FullMatch(r"^a{1,3}$", error="a")), None),
     ],
 )

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 from typing import Any
 
 import demo_catalog
 import pytest
-from test_zapier_app import node
+from click.testing import CliRunner
+from serving import ROOT
+from zapier_node import node
 
 from connector import fields as f
+from connector.cli import main
 from connector.declarations import Action, InputSchema, OutputSchema
 from connector.platforms import platforms
 from connector.spec.documents import Documents
@@ -62,7 +66,7 @@ class FindGreeting(Action):
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory) -> dict[str, Any]:
+def app(node_harness, tmp_path_factory) -> dict[str, Any]:
     catalog = dataclasses.replace(demo_catalog.catalog, operations=(SendGreeting, FindGreeting))
     files = Documents.build(catalog, "https://connector.example.com", ["zapier"]).files
     folder = tmp_path_factory.mktemp("greeting")
@@ -104,9 +108,22 @@ def test_triggers_of_both_kinds(app):
     assert [f["key"] for f in hook["operation"]["inputFields"]] == ["kinds"]
 
 
-def test_the_app_reads_the_public_url_it_was_generated_for(app, tmp_path):
+def test_the_app_reads_the_public_url_it_was_generated_for():
     catalog = dataclasses.replace(demo_catalog.catalog, operations=(SendGreeting,))
     index = Documents.build(catalog, "https://connector.example.com", ["zapier"]).files["zapier/index.js"]
     assert b'"baseUrl": "https://connector.example.com/demo"' in index
     package = json.loads(Documents.build(catalog, "https://x.example", ["zapier"]).files["zapier/package.json"])
     assert package["version"] == catalog.version and package["dependencies"] == {"zapier-platform-core": "19.1.0"}
+
+
+def test_the_drift_check_covers_the_app(monkeypatch, tmp_path):
+    """`connector export --check` passes on the committed apps and names an edited one."""
+    monkeypatch.delenv("CONNECTOR_PUBLIC_URL", raising=False)
+    shutil.copytree(ROOT / "openapi", tmp_path / "openapi")
+    runner = CliRunner()
+    check = ["export", "--check", "--platform", "zapier", "--out", str(tmp_path / "openapi")]
+    assert runner.invoke(main, check).exit_code == 0
+    edited = tmp_path / "openapi" / "egoi" / "zapier" / "index.js"
+    edited.write_text(edited.read_text().replace("Create a contact", "Create a kontact"))
+    result = runner.invoke(main, check)
+    assert result.exit_code == 1 and "zapier/index.js" in result.output

@@ -3465,7 +3465,7 @@ module.exports = {
       "key": "find_contact",
       "display": {
         "label": "Find or Create Contact",
-        "description": "Finds a contact, or creates one when none is found."
+        "description": "Finds a matching contact, or creates one when none is found."
       },
       "search": "find_contact",
       "create": "create_contact"

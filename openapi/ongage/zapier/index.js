@@ -1588,13 +1588,13 @@ module.exports = {
     }),
   },
   searchOrCreates: {
-    "get_event": {
-      "key": "get_event",
+    "list_events": {
+      "key": "list_events",
       "display": {
         "label": "Find or Create Event",
-        "description": "Finds a event, or creates one when none is found."
+        "description": "Finds a matching event, or creates one when none is found."
       },
-      "search": "get_event",
+      "search": "list_events",
       "create": "create_event"
     }
   },

@@ -856,7 +856,7 @@ module.exports = {
       "noun": "Contact",
       "display": {
         "label": "Find contacts by email or phone",
-        "description": "Finds the contacts whose email, cellphone or phone is the one given, in every list or in one list; an empty list when there is none."
+        "description": "Finds the contacts whose email, cellphone or phone is the one given, in every list or in one list, each with its fields, extra fields and tags as Get a contact returns them; an empty list when there is none."
       },
       "method": "POST",
       "path": "/actions/find_contact",
@@ -908,6 +908,103 @@ module.exports = {
           "type": "integer"
         },
         {
+          "key": "status",
+          "label": "Status",
+          "type": "string"
+        },
+        {
+          "key": "consent",
+          "label": "Consent",
+          "type": "string"
+        },
+        {
+          "key": "email",
+          "label": "Email",
+          "type": "string"
+        },
+        {
+          "key": "email_status",
+          "label": "Email Status",
+          "type": "string"
+        },
+        {
+          "key": "cellphone",
+          "label": "Cellphone",
+          "type": "string"
+        },
+        {
+          "key": "cellphone_status",
+          "label": "Cellphone Status",
+          "type": "string"
+        },
+        {
+          "key": "phone",
+          "label": "Phone",
+          "type": "string"
+        },
+        {
+          "key": "phone_status",
+          "label": "Phone Status",
+          "type": "string"
+        },
+        {
+          "key": "first_name",
+          "label": "First Name",
+          "type": "string"
+        },
+        {
+          "key": "last_name",
+          "label": "Last Name",
+          "type": "string"
+        },
+        {
+          "key": "birth_date",
+          "label": "Birth Date",
+          "type": "string"
+        },
+        {
+          "key": "language",
+          "label": "Language",
+          "type": "string"
+        },
+        {
+          "key": "subscription_date",
+          "label": "Subscribed",
+          "type": "datetime"
+        },
+        {
+          "key": "change_date",
+          "label": "Changed",
+          "type": "string"
+        },
+        {
+          "key": "extra[]field_id",
+          "label": "Extra Field Id",
+          "type": "integer"
+        },
+        {
+          "key": "extra[]format",
+          "label": "Format",
+          "type": "string"
+        },
+        {
+          "key": "extra[]value",
+          "label": "Value",
+          "type": "string"
+        },
+        {
+          "key": "extra[]options",
+          "label": "Options",
+          "type": "integer",
+          "list": true
+        },
+        {
+          "key": "tags",
+          "label": "Tags",
+          "type": "integer",
+          "list": true
+        },
+        {
           "key": "matched_by",
           "label": "Matched By",
           "type": "string"
@@ -916,6 +1013,13 @@ module.exports = {
       "sample": {
         "contact_id": "2f3a4b5c6d",
         "list_id": 1,
+        "status": "active",
+        "email": "ana@example.com",
+        "first_name": "Ana",
+        "extra": [],
+        "tags": [
+          1
+        ],
         "matched_by": "email"
       }
     }),
@@ -1066,7 +1170,7 @@ module.exports = {
           "required": false,
           "type": "datetime",
           "placeholder": "2024-01-01 00:00:00",
-          "helpText": "Only campaigns created at or after this time, as yyyy-MM-dd HH:mm:ss."
+          "helpText": "Only campaigns created at or after this time, as yyyy-MM-dd HH:mm:ss (UTC) or ISO 8601 with an offset."
         },
         {
           "key": "created_max",
@@ -1074,7 +1178,7 @@ module.exports = {
           "required": false,
           "type": "datetime",
           "placeholder": "2024-12-31 23:59:59",
-          "helpText": "Only campaigns created at or before this time, as yyyy-MM-dd HH:mm:ss."
+          "helpText": "Only campaigns created at or before this time, as yyyy-MM-dd HH:mm:ss (UTC) or ISO 8601 with an offset."
         },
         {
           "key": "updated_min",
@@ -1082,7 +1186,7 @@ module.exports = {
           "required": false,
           "type": "datetime",
           "placeholder": "2024-01-01 00:00:00",
-          "helpText": "Only campaigns updated at or after this time, as yyyy-MM-dd HH:mm:ss."
+          "helpText": "Only campaigns updated at or after this time, as yyyy-MM-dd HH:mm:ss (UTC) or ISO 8601 with an offset."
         },
         {
           "key": "updated_max",
@@ -1090,7 +1194,7 @@ module.exports = {
           "required": false,
           "type": "datetime",
           "placeholder": "2024-12-31 23:59:59",
-          "helpText": "Only campaigns updated at or before this time, as yyyy-MM-dd HH:mm:ss."
+          "helpText": "Only campaigns updated at or before this time, as yyyy-MM-dd HH:mm:ss (UTC) or ISO 8601 with an offset."
         },
         {
           "key": "start_date_min",
@@ -1098,7 +1202,7 @@ module.exports = {
           "required": false,
           "type": "datetime",
           "placeholder": "2024-01-01 00:00:00",
-          "helpText": "Only campaigns started at or after this time, as yyyy-MM-dd HH:mm:ss."
+          "helpText": "Only campaigns started at or after this time, as yyyy-MM-dd HH:mm:ss (UTC) or ISO 8601 with an offset."
         },
         {
           "key": "start_date_max",
@@ -1106,7 +1210,7 @@ module.exports = {
           "required": false,
           "type": "datetime",
           "placeholder": "2024-12-31 23:59:59",
-          "helpText": "Only campaigns started at or before this time, as yyyy-MM-dd HH:mm:ss."
+          "helpText": "Only campaigns started at or before this time, as yyyy-MM-dd HH:mm:ss (UTC) or ISO 8601 with an offset."
         },
         {
           "key": "end_date_min",
@@ -1114,7 +1218,7 @@ module.exports = {
           "required": false,
           "type": "datetime",
           "placeholder": "2024-01-01 00:00:00",
-          "helpText": "Only campaigns ended at or after this time, as yyyy-MM-dd HH:mm:ss."
+          "helpText": "Only campaigns ended at or after this time, as yyyy-MM-dd HH:mm:ss (UTC) or ISO 8601 with an offset."
         },
         {
           "key": "end_date_max",
@@ -1122,7 +1226,7 @@ module.exports = {
           "required": false,
           "type": "datetime",
           "placeholder": "2024-12-31 23:59:59",
-          "helpText": "Only campaigns ended at or before this time, as yyyy-MM-dd HH:mm:ss."
+          "helpText": "Only campaigns ended at or before this time, as yyyy-MM-dd HH:mm:ss (UTC) or ISO 8601 with an offset."
         },
         {
           "key": "schedule_date_min",
@@ -1130,7 +1234,7 @@ module.exports = {
           "required": false,
           "type": "datetime",
           "placeholder": "2024-01-01 00:00:00",
-          "helpText": "Only campaigns scheduled at or after this time, as yyyy-MM-dd HH:mm:ss."
+          "helpText": "Only campaigns scheduled at or after this time, as yyyy-MM-dd HH:mm:ss (UTC) or ISO 8601 with an offset."
         },
         {
           "key": "schedule_date_max",
@@ -1138,7 +1242,7 @@ module.exports = {
           "required": false,
           "type": "datetime",
           "placeholder": "2024-12-31 23:59:59",
-          "helpText": "Only campaigns scheduled at or before this time, as yyyy-MM-dd HH:mm:ss."
+          "helpText": "Only campaigns scheduled at or before this time, as yyyy-MM-dd HH:mm:ss (UTC) or ISO 8601 with an offset."
         },
         {
           "key": "order",
@@ -2306,7 +2410,7 @@ module.exports = {
           "required": false,
           "type": "datetime",
           "placeholder": "2026-12-31 09:30:00",
-          "helpText": "When to send the message, as yyyy-MM-dd HH:mm:ss; sent at once when not set."
+          "helpText": "When to send the message, as yyyy-MM-dd HH:mm:ss (UTC) or ISO 8601 with an offset; sent at once when not set."
         }
       ],
       "idempotent": true,
@@ -2425,7 +2529,7 @@ module.exports = {
               "required": false,
               "type": "datetime",
               "placeholder": "2026-12-31 09:30:00",
-              "helpText": "When to send the message, as yyyy-MM-dd HH:mm:ss; sent at once when not set."
+              "helpText": "When to send the message, as yyyy-MM-dd HH:mm:ss (UTC) or ISO 8601 with an offset; sent at once when not set."
             }
           ]
         }
@@ -2811,7 +2915,7 @@ module.exports = {
           "required": false,
           "type": "datetime",
           "placeholder": "2026-12-31 09:30:00",
-          "helpText": "When to send the message, as yyyy-MM-dd HH:mm:ss; sent at once when not set."
+          "helpText": "When to send the message, as yyyy-MM-dd HH:mm:ss (UTC) or ISO 8601 with an offset; sent at once when not set."
         }
       ],
       "shape": {
@@ -2989,7 +3093,7 @@ module.exports = {
               "required": false,
               "type": "datetime",
               "placeholder": "2026-12-31 09:30:00",
-              "helpText": "When to send the message, as yyyy-MM-dd HH:mm:ss; sent at once when not set."
+              "helpText": "When to send the message, as yyyy-MM-dd HH:mm:ss (UTC) or ISO 8601 with an offset; sent at once when not set."
             }
           ]
         }

@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 import requests
 from serving import ROOT, running_server
-from zapier_node import CLI, MODULES, NODE, node, node_env
+from zapier_node import CLI, MODULES, NODE, node, node_env, node_harness  # noqa: F401 - a fixture
 
 import tests.egoi.test_egoi_contract as egoi_contract
 from connector.platforms.zapier import App

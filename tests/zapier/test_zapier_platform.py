@@ -12,7 +12,7 @@ import demo_catalog
 import pytest
 from click.testing import CliRunner
 from serving import ROOT
-from zapier_node import node
+from zapier_node import node, node_harness  # noqa: F401 - a fixture
 
 from connector import fields as f
 from connector.cli import main
@@ -66,7 +66,7 @@ class FindGreeting(Action):
 
 
 @pytest.fixture(scope="module")
-def app(node_harness, tmp_path_factory) -> dict[str, Any]:
+def app(node_harness, tmp_path_factory) -> dict[str, Any]:  # noqa: F811 - the fixture imported above
     catalog = dataclasses.replace(demo_catalog.catalog, operations=(SendGreeting, FindGreeting))
     files = Documents.build(catalog, "https://connector.example.com", ["zapier"]).files
     folder = tmp_path_factory.mktemp("greeting")

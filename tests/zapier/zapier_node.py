@@ -48,3 +48,11 @@ def node(*args: str, stdin: Any = None, env: dict[str, str] | None = None, cwd: 
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
+
+
+@pytest.fixture(scope="session")
+def node_harness() -> None:
+    """Node 22 and the Zapier packages, or a failure under CI (a skip elsewhere). Imported by the
+    test modules that use it: a conftest.py here would shadow ``tests/conftest.py``, which other
+    test modules import as ``conftest``."""
+    require_node()

@@ -12,6 +12,7 @@ https://github.com/zapier/zapier-platform/blob/main/packages/schema/docs/build/s
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,8 @@ HELP_MAX = 1000  # Zapier's limit on helpText and descriptions
 LABEL_MAX = 64
 SAMPLE_TIME = "2026-01-15T09:30:00.000Z"
 LONG_TEXT = 255  # strings that may be longer get Zapier's multi-line box
+
+log = logging.getLogger(__name__)
 
 
 def words(operation_id: str) -> list[str]:
@@ -338,7 +341,7 @@ class App:
                 return {"method": endpoint.method.upper(), "path": endpoint.path, "body": body}
         if recent := next(iter(self.recent.values()), None):
             return {"method": "GET", "path": recent.path, "body": {"limit": 1, **(recent.declaration.example or {})}}
-        raise ValueError(f"{self.catalog.name}: no operation to test a Zapier connection with")
+        raise NoConnectionTest(f"{self.catalog.name}: no lookup or recent list to test a Zapier connection with")
 
     def build(self) -> dict[str, Any]:
         triggers: dict[str, dict[str, Any]] = {}
@@ -468,8 +471,18 @@ def package_json(description: Description) -> dict[str, Any]:
     }
 
 
+class NoConnectionTest(ValueError):
+    """The catalog has no call that checks a key without doing anything (a lookup, a recent list)."""
+
+
 def render(description: Description) -> dict[str, bytes]:
-    app = App(description).build()
+    """The app's files; none for a catalog with nothing to test a connection with (Zapier requires
+    that test), which is logged, so the catalog's other platforms and its service still work."""
+    try:
+        app = App(description).build()
+    except NoConnectionTest as exc:
+        log.warning("no Zapier app: %s", exc)
+        return {}
     return {
         "zapier/package.json": (json.dumps(package_json(description), indent=2, ensure_ascii=False) + "\n").encode(),
         "zapier/index.js": index_js(description, app).encode(),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import zipfile
 from dataclasses import dataclass
+from functools import cached_property
 
 from connector.platforms import platforms
 from connector.spec.documents import Documents
@@ -35,7 +36,11 @@ class Download:
     platform: str
     title: str
     files: dict[str, bytes]
-    archive: bytes
+
+    @cached_property
+    def archive(self) -> bytes:
+        """Zipped on the first download, not with the app: most processes never serve one."""
+        return zip_files(self.files)
 
     @property
     def archive_name(self) -> str:
@@ -46,6 +51,6 @@ def downloads(documents: Documents) -> list[Download]:
     """Every platform's download, in platform order."""
     known = platforms()
     return [
-        Download(name, known[name].title if name in known else name, files, zip_files(files))
+        Download(name, known[name].title if name in known else name, files)
         for name, files in documents.by_platform.items()
     ]

@@ -93,6 +93,10 @@ def _file(content: bytes, filename: str, mimetype: str) -> Response:
     return Response(content, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
+def _archive(download: Download, filename: str) -> Response:
+    return _file(download.archive, filename, "application/zip")
+
+
 @dataclass(frozen=True)
 class Pages:
     """What ``/`` needs: the landing page's view (for browsers) and, per connector, the pages' URLs
@@ -135,7 +139,7 @@ def register_pages(
             pages.add_url_rule(
                 f"/{name}/downloads/{download.archive_name}",
                 f"{name}_{download.platform}_zip",
-                partial(_file, download.archive, f"{name}-{download.archive_name}", "application/zip"),
+                partial(_archive, download, f"{name}-{download.archive_name}"),
             )
             for filename, content in download.files.items():
                 mimetype = "application/json" if filename.endswith(".json") else "application/octet-stream"

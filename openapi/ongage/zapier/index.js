@@ -214,12 +214,12 @@ module.exports = {
         {
           "key": "created",
           "label": "Created",
-          "type": "integer"
+          "type": "datetime"
         },
         {
           "key": "modified",
           "label": "Modified",
-          "type": "integer"
+          "type": "datetime"
         }
       ],
       "sample": {
@@ -261,8 +261,8 @@ module.exports = {
             "schedule_minute": 30
           }
         ],
-        "created": 1767225600,
-        "modified": 1767225600
+        "created": "2026-01-01T00:00:00.000Z",
+        "modified": "2026-01-01T00:00:00.000Z"
       }
     }),
     list_events: service.search({
@@ -490,12 +490,12 @@ module.exports = {
         {
           "key": "created",
           "label": "Created",
-          "type": "integer"
+          "type": "datetime"
         },
         {
           "key": "modified",
           "label": "Modified",
-          "type": "integer"
+          "type": "datetime"
         }
       ],
       "sample": {
@@ -537,8 +537,8 @@ module.exports = {
             "schedule_minute": 30
           }
         ],
-        "created": 1767225600,
-        "modified": 1767225600
+        "created": "2026-01-01T00:00:00.000Z",
+        "modified": "2026-01-01T00:00:00.000Z"
       }
     }),
   },
@@ -972,12 +972,12 @@ module.exports = {
         {
           "key": "created",
           "label": "Created",
-          "type": "integer"
+          "type": "datetime"
         },
         {
           "key": "modified",
           "label": "Modified",
-          "type": "integer"
+          "type": "datetime"
         }
       ],
       "sample": {
@@ -1019,8 +1019,8 @@ module.exports = {
             "schedule_minute": 30
           }
         ],
-        "created": 1767225600,
-        "modified": 1767225600
+        "created": "2026-01-01T00:00:00.000Z",
+        "modified": "2026-01-01T00:00:00.000Z"
       }
     }),
     update_event: service.create({
@@ -1257,12 +1257,12 @@ module.exports = {
         {
           "key": "created",
           "label": "Created",
-          "type": "integer"
+          "type": "datetime"
         },
         {
           "key": "modified",
           "label": "Modified",
-          "type": "integer"
+          "type": "datetime"
         }
       ],
       "sample": {
@@ -1304,8 +1304,8 @@ module.exports = {
             "schedule_minute": 30
           }
         ],
-        "created": 1767225600,
-        "modified": 1767225600,
+        "created": "2026-01-01T00:00:00.000Z",
+        "modified": "2026-01-01T00:00:00.000Z",
         "emails_limit": 10000
       }
     }),
@@ -1490,12 +1490,12 @@ module.exports = {
         {
           "key": "created",
           "label": "Created",
-          "type": "integer"
+          "type": "datetime"
         },
         {
           "key": "modified",
           "label": "Modified",
-          "type": "integer"
+          "type": "datetime"
         }
       ],
       "sample": {
@@ -1537,8 +1537,8 @@ module.exports = {
             "schedule_minute": 30
           }
         ],
-        "created": 1767225600,
-        "modified": 1767225600
+        "created": "2026-01-01T00:00:00.000Z",
+        "modified": "2026-01-01T00:00:00.000Z"
       }
     }),
     delete_event: service.create({

@@ -695,3 +695,26 @@ def test_e2e_sandbox_webhook_triggers_subscribe_split_and_unsubscribe(egoi_sandb
     assert marketing.get("/webhooks")["items"] == [] and transactional.get("/webhooks") == []
     CONTACT_EVENTS.unsubscribe(marketing, contact_ref)  # already gone: not an error
     MESSAGES.unsubscribe(transactional, message_ref)
+
+
+def test_which_received_events_a_recent_list_shows():
+    """``wants``: the recent list of a webhook trigger keeps the events of the parameters asked for."""
+    from triggers.egoi.webhooks import WhenMessageStatusChanges
+
+    opened = {"id": "k", "action": "email_open", "list_id": 1, "contact_id": "aaaaaaaaaa"}
+    assert CONTACT_EVENTS.wants(opened, {"list_id": 1, "actions": ["email_open", "subscription"]})
+    assert not CONTACT_EVENTS.wants(opened, {"list_id": 2, "actions": ["email_open"]})
+    assert not CONTACT_EVENTS.wants(opened, {"list_id": 1, "actions": ["subscription"]})
+    statuses = WhenMessageStatusChanges()
+    delivered = {"id": "k", "action": "delivered", "channel": "sms"}
+    assert statuses.wants(delivered, {"channels": ["sms"], "actions": ["delivered"]})
+    assert not statuses.wants(delivered, {"channels": ["email"], "actions": ["delivered"]})
+    assert not statuses.wants(delivered, {"channels": ["sms"], "actions": ["failed"]})
+    assert statuses.wants({**delivered, "channel": None}, {"channels": ["email"], "actions": ["delivered"]})
+
+
+def test_a_contact_event_without_a_list_id_takes_the_subscriptions():
+    (pair,) = CONTACT_EVENTS.split(
+        [{"action": "subscription", "data": {"contact_id": "a"}}], {"list_id": 4, "actions": ["subscription"]}
+    )
+    assert pair[1]["list_id"] == 4

@@ -443,3 +443,24 @@ def test_the_embedded_worker_delivers_without_being_asked(sqlite_live):
             wait_for(lambda: subscriber.delivered(), timeout=5)
     finally:
         worker.stop()
+
+
+def test_the_description_gives_every_trigger_a_recent_list_with_a_limit():
+    """What the platforms read: each trigger's GET .../recent, the trigger it lists (recent_of), its
+    ``limit`` (1-100, default 100), the Event as items, and a webhook trigger's parameters without the
+    callback URL."""
+    from connector.spec.description import describe
+
+    recent = {e.recent_of: e for e in describe(demo_catalog.catalog) if e.recent_of}
+    assert set(recent) == {"WhenItemCreated", "WhenItemEvent"}
+    for trigger, endpoint in recent.items():
+        assert (endpoint.method, endpoint.operation_id) == ("get", f"{trigger}Recent")
+        (limit,) = endpoint.parameters
+        assert (limit.name, limit.location, limit.schema) == (
+            "limit",
+            "query",
+            {"type": "integer", "minimum": 1, "maximum": 100, "default": 100},
+        )
+        assert endpoint.responses[0].schema["items"] in (demo_catalog.ItemEvent, demo_catalog.HookEvent)
+    assert recent["WhenItemEvent"].path == "/triggers/when_item_event/recent"
+    assert set(recent["WhenItemEvent"].query().fields) == {"kinds"}

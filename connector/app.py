@@ -1,8 +1,9 @@
 """The application factory: ``create_app(config=None)``.
 
-Start-up does all the expensive work once: catalogs are discovered and checked, schemas are
-instantiated, every spec is generated and encoded, upstream sessions are opened. Requests then
-only validate, call upstream and encode.
+Start-up does the work every request relies on once: catalogs are discovered and checked, schemas
+are instantiated, every spec is generated and encoded, upstream sessions are opened. Requests then
+only validate, call upstream and encode. What only some requests need waits for the first of them:
+the database (``Runtime.stores``; ``serve`` and ``worker`` open it at start-up), MCP tools, zips.
 """
 
 from __future__ import annotations

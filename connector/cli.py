@@ -52,6 +52,7 @@ def serve(host: str, port: int, sandbox: bool, workers: int | None, threads: int
     from gunicorn.app.base import BaseApplication
 
     from connector.app import create_app, start_embedded_worker
+    from connector.errors import Problem
     from connector.wiring import runtime_of
 
     overrides: dict[str, Any] = {}
@@ -67,7 +68,10 @@ def serve(host: str, port: int, sandbox: bool, workers: int | None, threads: int
     # this master process where every worker reaches it over loopback.
     app = create_app(overrides)
     runtime = runtime_of(app)
-    runtime.stores  # noqa: B018 - opens and migrates the database now: a wrong DATABASE_URL stops here
+    try:
+        runtime.stores  # noqa: B018 - opens and migrates the database now: a wrong DATABASE_URL stops here
+    except Problem as problem:  # the cause is logged
+        raise click.ClickException(problem.detail) from None
     shared_limits = runtime.limits.shared
     if workers is None:
         # in-memory rate-limit counters are per process: one process keeps the documented limit

@@ -8,11 +8,14 @@ serves those never imports SQLAlchemy, and every process starts faster. ``connec
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
+
+from connector.errors import Problem
 
 if TYPE_CHECKING:  # annotations only: importing this module costs nothing at start-up
     import sqlalchemy as sa
@@ -29,6 +32,7 @@ if TYPE_CHECKING:  # annotations only: importing this module costs nothing at st
     from connector.webhooks.subscriptions import SubscriptionStore, Unsubscribe
 
 EXTENSION = "connector"
+log = logging.getLogger(__name__)
 
 
 class Stores(NamedTuple):
@@ -67,7 +71,11 @@ class Runtime:
         if stores is None:
             with self._stores_lock:
                 if self._stores is None:
-                    self._stores, self.stores_process = self.open_stores(), os.getpid()
+                    try:
+                        self._stores, self.stores_process = self.open_stores(), os.getpid()
+                    except Exception as exc:  # a request that needs it gets a 503 and may retry
+                        log.exception("could not open the database")
+                        raise Problem(503, "The service's database is unavailable; retry later.") from exc
                 stores = self._stores
         return stores
 

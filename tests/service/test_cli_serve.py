@@ -194,3 +194,26 @@ def test_each_instance_has_its_own_control_socket(tmp_path):
         answer = exchange(second.port, b"GET /healthz?" + b"q" * 9000 + b" HTTP/1.1\r\nHost: t\r\n\r\n")
         assert answer.startswith(b"HTTP/1.1 414 ")
         assert b"Content-Type: application/problem+json\r\n" in answer
+
+
+def test_a_database_that_cannot_open_fails_only_the_requests_that_need_it_with_503(tmp_path):
+    from connector.app import create_app
+
+    app = create_app(
+        {
+            "DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:9/nothing",  # refused at once
+            "WORKER": "off",
+            "CATALOGS": "egoi",
+            "DATA_DIR": str(tmp_path),
+        }
+    )
+    client = app.test_client()
+    assert client.get("/healthz").status_code == 200  # building and serving the app open nothing
+    answer = client.post(
+        "/egoi/actions/create_contact",
+        json={"list_id": 1, "email": "ana@example.com"},
+        headers={"Apikey": "key-1234567890", "Idempotency-Key": "first"},
+    )
+    assert answer.status_code == 503, answer.get_data(as_text=True)
+    assert answer.get_json()["detail"] == "The service's database is unavailable; retry later."
+    assert "nobody" not in answer.get_data(as_text=True)

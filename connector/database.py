@@ -10,6 +10,7 @@ SQLite file an exclusive lock on a file beside it (plain gunicorn starts its wor
 from __future__ import annotations
 
 import fcntl
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +25,9 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 # starts without loading Alembic at all: it costs a tenth of a second of every cold start.
 HEAD = "0005"
 _MIGRATION_LOCK = 0x636F6E6E  # arbitrary advisory-lock id ("conn")
+# Alembic keeps the running migration in module globals: two threads of one process migrating at
+# once (two apps' databases, each opened on first use) would tear each other's state down.
+_ALEMBIC = threading.Lock()
 
 
 def database_url(settings: Settings) -> str:
@@ -81,6 +85,11 @@ def migrate(engine: sa.Engine) -> None:
     """Bring the schema to the newest revision."""
     if current_revision(engine) == HEAD:
         return
+    with _ALEMBIC:
+        _upgrade(engine)
+
+
+def _upgrade(engine: sa.Engine) -> None:
     from alembic import command
 
     config = alembic_config(engine)

@@ -217,3 +217,27 @@ def test_a_database_that_cannot_open_fails_only_the_requests_that_need_it_with_5
     assert answer.status_code == 503, answer.get_data(as_text=True)
     assert answer.get_json()["detail"] == "The service's database is unavailable; retry later."
     assert "nobody" not in answer.get_data(as_text=True)
+
+
+def test_two_databases_migrated_at_once_in_one_process_both_reach_the_newest_schema(tmp_path):
+    """Databases open on first use, from any thread: Alembic's module state must not be shared."""
+    import threading
+
+    from connector.config import Settings
+    from connector.database import HEAD, current_revision, open_database
+
+    engines, errors = [], []
+
+    def open_one(directory: str) -> None:
+        try:
+            engines.append(open_database(Settings.load({"DATA_DIR": directory})))
+        except Exception as exc:  # pragma: no cover - what the test is about
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_one, args=(str(tmp_path / f"db{n}"),)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert [current_revision(engine) for engine in engines] == [HEAD] * 4

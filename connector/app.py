@@ -322,6 +322,7 @@ def _add_service_routes(app: Flask, catalogs: list[Catalog], pages: Pages) -> No
                 "swagger": f"/{c.name}/swagger.json",
                 "openapi": f"/{c.name}/openapi.json",
                 "api_properties": f"/{c.name}/apiProperties.json",
+                "mcp": f"/{c.name}/mcp",  # every action and lookup as a tool for AI agents
                 **pages.links[c.name],
             }
             for c in catalogs

@@ -124,9 +124,15 @@ def test_programs_still_get_json_at_the_root_with_the_pages_links(service):
     connectors = {c["name"]: c for c in listed.json()["connectors"]}
     assert set(connectors) == set(CONNECTORS)
     assert connectors["egoi"]["console"] == "/egoi/console" and "console" not in connectors["ongage"]
+    assert connectors["ongage"]["mcp"] == "/ongage/mcp"
+    keyless = requests.post(
+        service + connectors["ongage"]["mcp"], json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"}, timeout=10
+    )
+    assert keyless.status_code == 401  # the index names an endpoint that exists, behind the credential
     archive = requests.get(service + connectors["ongage"]["downloads"]["powerautomate"], timeout=10)
     assert archive.headers["Content-Disposition"] == 'attachment; filename="ongage-powerautomate.zip"'
     page = requests.get(service + "/", headers={"Accept": "text/html,*/*;q=0.8"}, timeout=10)
     assert page.headers["Content-Type"].startswith("text/html") and "<h1>Connectors</h1>" in page.text
+    assert "<code>/egoi/mcp</code>" in page.text
     assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
     assert requests.get(service + "/ongage/console", timeout=10).status_code == 404  # no webhook trigger

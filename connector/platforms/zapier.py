@@ -34,6 +34,20 @@ HELP_MAX = 1000  # Zapier's limit on helpText and descriptions
 LABEL_MAX = 64
 SAMPLE_TIME = "2026-01-15T09:30:00.000Z"
 LONG_TEXT = 255  # strings that may be longer get Zapier's multi-line box
+# Zapier gives app code no id of a Zap run, and a key made from the input alone would answer every
+# later run with the same input (a fixed SMS to the same number) from the first one: dropped work.
+# So a create takes the run's identity from the user: a value mapped from the trigger, such as the
+# id of the item that started the run. The runtime sends a key made from it, and never the field.
+RUN_ID_KEY = "_run_id"
+RUN_ID_FIELD = {
+    "key": RUN_ID_KEY,
+    "label": "Run ID (prevents duplicates)",
+    "required": False,
+    "type": "string",
+    "helpText": "Map a value unique to each run of this Zap, such as the ID of the item that triggered it. When "
+    "Zapier replays this step for the same item, the service answers with the first result instead of acting "
+    "twice (kept 24 hours). Left empty, every run acts.",
+}
 
 log = logging.getLogger(__name__)
 
@@ -259,9 +273,13 @@ class App:
 
     def create(self, endpoint: Endpoint) -> dict[str, Any]:
         operation = endpoint.declaration
+        created = self.base(endpoint, self.inputs(operation.input_schema))
+        idempotent = any(p.name == HEADER for p in endpoint.parameters)
+        if idempotent:
+            created["inputFields"] = [*created["inputFields"], RUN_ID_FIELD]
         return {
-            **self.base(endpoint, self.inputs(operation.input_schema)),
-            "idempotent": any(p.name == HEADER for p in endpoint.parameters),
+            **created,
+            "idempotent": idempotent,
             "outputFields": self.output_fields(operation.output_schema),
             "sample": self.sample(operation.output_schema, operation.response_example),
         }

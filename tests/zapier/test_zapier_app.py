@@ -316,16 +316,29 @@ def test_every_create_works_with_its_optional_fields_as_empty_strings(zapier, de
 
 
 def test_a_replayed_create_does_not_act_twice(zapier):
-    """The same step run again (same input) sends the same Idempotency-Key: one contact, one answer."""
+    """A replay of one run (the same Run ID) sends the same Idempotency-Key: one contact, one answer."""
     app = zapier["egoi"]
     email = f"replay-{uuid.uuid4().hex[:8]}@example.com"
-    bundle = {"inputData": {"list_id": 1, "email": email, "first_name": ""}}
+    bundle = {"inputData": {"list_id": 1, "email": email, "first_name": "", "_run_id": "trigger-item-41"}}
     first, again = app.run(
         ("creates.create_contact.operation.perform", bundle), ("creates.create_contact.operation.perform", bundle)
     )
     assert first == again and "error" not in first
     found = app.result("searches.find_contact.operation.perform", {"inputData": {"email": email}})
     assert [c["contact_id"] for c in found] == [first["result"]["contact_id"]]
+
+
+def test_runs_with_the_same_input_and_no_run_id_each_act(zapier):
+    """Without a Run ID no key is sent: a later run with the same input is not answered from the
+    first (here it reaches E-goi, which refuses the duplicate contact), so no run's work is lost."""
+    app = zapier["egoi"]
+    email = f"twice-{uuid.uuid4().hex[:8]}@example.com"
+    bundle = {"inputData": {"list_id": 1, "email": email, "_run_id": ""}}
+    first, again = app.run(
+        ("creates.create_contact.operation.perform", bundle), ("creates.create_contact.operation.perform", bundle)
+    )
+    assert "error" not in first
+    assert "error" in again and "already" in again["error"]["message"].lower(), again
 
 
 def test_a_search_finds_what_a_create_made_and_nothing_on_a_miss(zapier):

@@ -1728,6 +1728,13 @@ module.exports = {
           "type": "boolean",
           "placeholder": "False",
           "helpText": "When the email or cellphone is already used in the list, update that contact with the fields sent instead of answering 409; result says created or updated."
+        },
+        {
+          "key": "_run_id",
+          "label": "Run ID (prevents duplicates)",
+          "required": false,
+          "type": "string",
+          "helpText": "Map a value unique to each run of this Zap, such as the ID of the item that triggered it. When Zapier replays this step for the same item, the service answers with the first result instead of acting twice (kept 24 hours). Left empty, every run acts."
         }
       ],
       "shape": {
@@ -1944,6 +1951,13 @@ module.exports = {
             "inactive"
           ],
           "helpText": "Whether the phone channel is active."
+        },
+        {
+          "key": "_run_id",
+          "label": "Run ID (prevents duplicates)",
+          "required": false,
+          "type": "string",
+          "helpText": "Map a value unique to each run of this Zap, such as the ID of the item that triggered it. When Zapier replays this step for the same item, the service answers with the first result instead of acting twice (kept 24 hours). Left empty, every run acts."
         }
       ],
       "shape": {
@@ -2119,6 +2133,13 @@ module.exports = {
               "helpText": "Status of the contact; E-goi uses active when not set."
             }
           ]
+        },
+        {
+          "key": "_run_id",
+          "label": "Run ID (prevents duplicates)",
+          "required": false,
+          "type": "string",
+          "helpText": "Map a value unique to each run of this Zap, such as the ID of the item that triggered it. When Zapier replays this step for the same item, the service answers with the first result instead of acting twice (kept 24 hours). Left empty, every run acts."
         }
       ],
       "shape": {
@@ -2192,6 +2213,13 @@ module.exports = {
           "type": "string",
           "list": true,
           "helpText": "Ids of the contacts to tag."
+        },
+        {
+          "key": "_run_id",
+          "label": "Run ID (prevents duplicates)",
+          "required": false,
+          "type": "string",
+          "helpText": "Map a value unique to each run of this Zap, such as the ID of the item that triggered it. When Zapier replays this step for the same item, the service answers with the first result instead of acting twice (kept 24 hours). Left empty, every run acts."
         }
       ],
       "idempotent": true,
@@ -2256,6 +2284,13 @@ module.exports = {
           "type": "string",
           "list": true,
           "helpText": "Ids of the contacts to untag."
+        },
+        {
+          "key": "_run_id",
+          "label": "Run ID (prevents duplicates)",
+          "required": false,
+          "type": "string",
+          "helpText": "Map a value unique to each run of this Zap, such as the ID of the item that triggered it. When Zapier replays this step for the same item, the service answers with the first result instead of acting twice (kept 24 hours). Left empty, every run acts."
         }
       ],
       "idempotent": true,
@@ -2296,6 +2331,13 @@ module.exports = {
           "type": "integer",
           "placeholder": "2",
           "helpText": "The id of the automation to delete."
+        },
+        {
+          "key": "_run_id",
+          "label": "Run ID (prevents duplicates)",
+          "required": false,
+          "type": "string",
+          "helpText": "Map a value unique to each run of this Zap, such as the ID of the item that triggered it. When Zapier replays this step for the same item, the service answers with the first result instead of acting twice (kept 24 hours). Left empty, every run acts."
         }
       ],
       "idempotent": true,
@@ -2411,6 +2453,13 @@ module.exports = {
           "type": "datetime",
           "placeholder": "2026-12-31 09:30:00",
           "helpText": "When to send the message, as yyyy-MM-dd HH:mm:ss (UTC) or ISO 8601 with an offset; sent at once when not set."
+        },
+        {
+          "key": "_run_id",
+          "label": "Run ID (prevents duplicates)",
+          "required": false,
+          "type": "string",
+          "helpText": "Map a value unique to each run of this Zap, such as the ID of the item that triggered it. When Zapier replays this step for the same item, the service answers with the first result instead of acting twice (kept 24 hours). Left empty, every run acts."
         }
       ],
       "idempotent": true,
@@ -2532,6 +2581,13 @@ module.exports = {
               "helpText": "When to send the message, as yyyy-MM-dd HH:mm:ss (UTC) or ISO 8601 with an offset; sent at once when not set."
             }
           ]
+        },
+        {
+          "key": "_run_id",
+          "label": "Run ID (prevents duplicates)",
+          "required": false,
+          "type": "string",
+          "helpText": "Map a value unique to each run of this Zap, such as the ID of the item that triggered it. When Zapier replays this step for the same item, the service answers with the first result instead of acting twice (kept 24 hours). Left empty, every run acts."
         }
       ],
       "shape": {
@@ -2591,6 +2647,13 @@ module.exports = {
             "gsm0338"
           ],
           "helpText": "gsm0338 or unicode; detected from the text when not set (gsm0338 when every character is in the GSM 03.38 alphabet). gsm0338 on a text with other characters is an error."
+        },
+        {
+          "key": "_run_id",
+          "label": "Run ID (prevents duplicates)",
+          "required": false,
+          "type": "string",
+          "helpText": "Map a value unique to each run of this Zap, such as the ID of the item that triggered it. When Zapier replays this step for the same item, the service answers with the first result instead of acting twice (kept 24 hours). Left empty, every run acts."
         }
       ],
       "idempotent": true,
@@ -2667,6 +2730,13 @@ module.exports = {
           "type": "string",
           "placeholder": "351-912345678",
           "helpText": "The number to check, landline or mobile, as ccc-xxxxxxxxx where ccc is the country code. Format: phone ccc-xxxxxxxxx."
+        },
+        {
+          "key": "_run_id",
+          "label": "Run ID (prevents duplicates)",
+          "required": false,
+          "type": "string",
+          "helpText": "Map a value unique to each run of this Zap, such as the ID of the item that triggered it. When Zapier replays this step for the same item, the service answers with the first result instead of acting twice (kept 24 hours). Left empty, every run acts."
         }
       ],
       "idempotent": true,
@@ -2916,6 +2986,13 @@ module.exports = {
           "type": "datetime",
           "placeholder": "2026-12-31 09:30:00",
           "helpText": "When to send the message, as yyyy-MM-dd HH:mm:ss (UTC) or ISO 8601 with an offset; sent at once when not set."
+        },
+        {
+          "key": "_run_id",
+          "label": "Run ID (prevents duplicates)",
+          "required": false,
+          "type": "string",
+          "helpText": "Map a value unique to each run of this Zap, such as the ID of the item that triggered it. When Zapier replays this step for the same item, the service answers with the first result instead of acting twice (kept 24 hours). Left empty, every run acts."
         }
       ],
       "shape": {
@@ -3096,6 +3173,13 @@ module.exports = {
               "helpText": "When to send the message, as yyyy-MM-dd HH:mm:ss (UTC) or ISO 8601 with an offset; sent at once when not set."
             }
           ]
+        },
+        {
+          "key": "_run_id",
+          "label": "Run ID (prevents duplicates)",
+          "required": false,
+          "type": "string",
+          "helpText": "Map a value unique to each run of this Zap, such as the ID of the item that triggered it. When Zapier replays this step for the same item, the service answers with the first result instead of acting twice (kept 24 hours). Left empty, every run acts."
         }
       ],
       "shape": {
@@ -3148,6 +3232,13 @@ module.exports = {
           "type": "string",
           "placeholder": "1",
           "helpText": "The id of the scheduled SMS or email, as returned when it was sent."
+        },
+        {
+          "key": "_run_id",
+          "label": "Run ID (prevents duplicates)",
+          "required": false,
+          "type": "string",
+          "helpText": "Map a value unique to each run of this Zap, such as the ID of the item that triggered it. When Zapier replays this step for the same item, the service answers with the first result instead of acting twice (kept 24 hours). Left empty, every run acts."
         }
       ],
       "idempotent": true,
@@ -3232,6 +3323,13 @@ module.exports = {
           "type": "string",
           "placeholder": "351-912345678",
           "helpText": "Cellphone of the recipient, as ccc-xxxxxxxxx where ccc is the country code. Format: phone ccc-xxxxxxxxx."
+        },
+        {
+          "key": "_run_id",
+          "label": "Run ID (prevents duplicates)",
+          "required": false,
+          "type": "string",
+          "helpText": "Map a value unique to each run of this Zap, such as the ID of the item that triggered it. When Zapier replays this step for the same item, the service answers with the first result instead of acting twice (kept 24 hours). Left empty, every run acts."
         }
       ],
       "idempotent": true,
@@ -3339,6 +3437,13 @@ module.exports = {
           "type": "string",
           "list": true,
           "helpText": "Merge tags of the message."
+        },
+        {
+          "key": "_run_id",
+          "label": "Run ID (prevents duplicates)",
+          "required": false,
+          "type": "string",
+          "helpText": "Map a value unique to each run of this Zap, such as the ID of the item that triggered it. When Zapier replays this step for the same item, the service answers with the first result instead of acting twice (kept 24 hours). Left empty, every run acts."
         }
       ],
       "idempotent": true,
@@ -3424,6 +3529,13 @@ module.exports = {
           "type": "string",
           "placeholder": "Verification",
           "helpText": "Title of the push notification."
+        },
+        {
+          "key": "_run_id",
+          "label": "Run ID (prevents duplicates)",
+          "required": false,
+          "type": "string",
+          "helpText": "Map a value unique to each run of this Zap, such as the ID of the item that triggered it. When Zapier replays this step for the same item, the service answers with the first result instead of acting twice (kept 24 hours). Left empty, every run acts."
         }
       ],
       "idempotent": true,
@@ -3463,6 +3575,13 @@ module.exports = {
           "type": "string",
           "placeholder": "123456",
           "helpText": "The code the recipient received and typed in."
+        },
+        {
+          "key": "_run_id",
+          "label": "Run ID (prevents duplicates)",
+          "required": false,
+          "type": "string",
+          "helpText": "Map a value unique to each run of this Zap, such as the ID of the item that triggered it. When Zapier replays this step for the same item, the service answers with the first result instead of acting twice (kept 24 hours). Left empty, every run acts."
         }
       ],
       "idempotent": true,
@@ -3506,6 +3625,13 @@ module.exports = {
           "type": "string",
           "placeholder": "1001",
           "helpText": "The id of the verification request, as returned when the code was requested."
+        },
+        {
+          "key": "_run_id",
+          "label": "Run ID (prevents duplicates)",
+          "required": false,
+          "type": "string",
+          "helpText": "Map a value unique to each run of this Zap, such as the ID of the item that triggered it. When Zapier replays this step for the same item, the service answers with the first result instead of acting twice (kept 24 hours). Left empty, every run acts."
         }
       ],
       "idempotent": true,
@@ -3543,6 +3669,13 @@ module.exports = {
           "type": "string",
           "placeholder": "1001",
           "helpText": "The id of the verification request, as returned when the code was requested."
+        },
+        {
+          "key": "_run_id",
+          "label": "Run ID (prevents duplicates)",
+          "required": false,
+          "type": "string",
+          "helpText": "Map a value unique to each run of this Zap, such as the ID of the item that triggered it. When Zapier replays this step for the same item, the service answers with the first result instead of acting twice (kept 24 hours). Left empty, every run acts."
         }
       ],
       "idempotent": true,

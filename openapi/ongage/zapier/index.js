@@ -798,6 +798,13 @@ module.exports = {
               "helpText": "For triggers based on list: how the trigger repeats. As JSON, for example {\"pattern\": \"daily\"}."
             }
           ]
+        },
+        {
+          "key": "_run_id",
+          "label": "Run ID (prevents duplicates)",
+          "required": false,
+          "type": "string",
+          "helpText": "Map a value unique to each run of this Zap, such as the ID of the item that triggered it. When Zapier replays this step for the same item, the service answers with the first result instead of acting twice (kept 24 hours). Left empty, every run acts."
         }
       ],
       "shape": {
@@ -1094,6 +1101,13 @@ module.exports = {
           "type": "integer",
           "placeholder": "10000",
           "helpText": "New global limit of emails the event sends."
+        },
+        {
+          "key": "_run_id",
+          "label": "Run ID (prevents duplicates)",
+          "required": false,
+          "type": "string",
+          "helpText": "Map a value unique to each run of this Zap, such as the ID of the item that triggered it. When Zapier replays this step for the same item, the service answers with the first result instead of acting twice (kept 24 hours). Left empty, every run acts."
         }
       ],
       "shape": {
@@ -1334,6 +1348,13 @@ module.exports = {
           "type": "integer",
           "placeholder": "1",
           "helpText": "The id of the event."
+        },
+        {
+          "key": "_run_id",
+          "label": "Run ID (prevents duplicates)",
+          "required": false,
+          "type": "string",
+          "helpText": "Map a value unique to each run of this Zap, such as the ID of the item that triggered it. When Zapier replays this step for the same item, the service answers with the first result instead of acting twice (kept 24 hours). Left empty, every run acts."
         }
       ],
       "idempotent": true,
@@ -1566,6 +1587,13 @@ module.exports = {
           "type": "integer",
           "placeholder": "1",
           "helpText": "The id of the event."
+        },
+        {
+          "key": "_run_id",
+          "label": "Run ID (prevents duplicates)",
+          "required": false,
+          "type": "string",
+          "helpText": "Map a value unique to each run of this Zap, such as the ID of the item that triggered it. When Zapier replays this step for the same item, the service answers with the first result instead of acting twice (kept 24 hours). Left empty, every run acts."
         }
       ],
       "idempotent": true,

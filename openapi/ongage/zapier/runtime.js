@@ -90,12 +90,20 @@ const shapeObject = (data, shapes = {}) => {
   return body;
 };
 
-/** The same Zap step run again (a replay, a retry) gives the same input, hence the same key, so
- * the service answers the first result instead of acting twice (kept 24 hours). */
+const RUN_ID = '_run_id'; // the create's "Run ID" field (connector/platforms/zapier.py RUN_ID_FIELD)
+
+/** The key of one run of a create: the Run ID the user mapped (the triggering item's id, say), with
+ * the Zap and the action, so that a replay of that run is answered from its first result (kept 24
+ * hours). No Run ID, no key: a key made from the input alone would answer later runs with the same
+ * input from the first one, and their work would be lost. */
 const idempotencyKey = (z, bundle, key) => {
+  const run = (bundle.inputData || {})[RUN_ID];
+  if (EMPTY.has(run)) return undefined;
   const zap = (bundle.meta && bundle.meta.zap && bundle.meta.zap.id) || '';
-  return z.hash('sha256', JSON.stringify([zap, key, bundle.inputData || {}]));
+  return z.hash('sha256', JSON.stringify([zap, key, String(run)]));
 };
+
+const withoutRunId = (data) => Object.fromEntries(Object.entries(data || {}).filter(([name]) => name !== RUN_ID));
 
 /** Query parameters from the input: empty values are left out of a query string. */
 const query = (data) =>
@@ -168,10 +176,11 @@ const service = (config) => {
 
   const create = (definition) =>
     operation(definition, async (z, bundle) => {
-      const headers = definition.idempotent
-        ? { 'Idempotency-Key': idempotencyKey(z, bundle, definition.key) }
-        : {};
-      const response = await call(z, definition, shapeObject(bundle.inputData, definition.shape), { headers });
+      const key = definition.idempotent ? idempotencyKey(z, bundle, definition.key) : undefined;
+      const headers = key ? { 'Idempotency-Key': key } : {};
+      const response = await call(z, definition, shapeObject(withoutRunId(bundle.inputData), definition.shape), {
+        headers,
+      });
       return response.data;
     });
 

@@ -358,6 +358,7 @@ class DateTime(_PatternedCalendarString):
 
 
 _NAIVE = re.compile(r"(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?)", re.ASCII)
+_UNIX = re.compile(r"-?\d+(\.\d+)?", re.ASCII)  # seconds since 1970, as some APIs write them
 
 
 def iso_utc(moment: dt.datetime) -> str:
@@ -379,11 +380,14 @@ class Timestamp(Described, fields.String):
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
         if value is None or value == "" or isinstance(value, bool):
             return None
-        if isinstance(value, int | float):
-            return iso_utc(dt.datetime.fromtimestamp(value, dt.UTC))
+        text = str(value).strip()
+        if isinstance(value, int | float) or _UNIX.fullmatch(text):  # Unix time, as a number or as text
+            try:
+                return iso_utc(dt.datetime.fromtimestamp(float(text), dt.UTC))
+            except (ValueError, OverflowError, OSError):  # out of range (milliseconds?): never a 500
+                return text
         if isinstance(value, dt.datetime):
             return iso_utc(value if value.tzinfo else value.replace(tzinfo=dt.UTC))
-        text = str(value)
         naive = _NAIVE.fullmatch(text)
         if naive:
             return f"{naive.group(1)}T{naive.group(2)}Z"

@@ -349,10 +349,9 @@ class TriggerRoutes:
         trigger = self.webhooks[subscription.trigger]
         dump_event = self.event_dumps[trigger.key]
         try:
-            items = trigger.split(payload, subscription.params)
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            events = [(key, dump_event(event)) for key, event in trigger.split(payload, subscription.params)]
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
             raise Problem(400, f"The callback body is not in the expected shape ({type(exc).__name__}).") from None
-        events = [(key, dump_event(event)) for key, event in items]
         new = self.store.enqueue(subscription.id, events)  # kept as failed while it is disabled
         if new:
             self.wake()

@@ -163,8 +163,10 @@ class McpEndpoint:
                 return Response(status=202)  # a notification or a response: nothing to answer
             return self._error(None, RpcError(INVALID_REQUEST, "A request needs a method"), None)
         request_id, method, params = message["id"], message["method"], message.get("params", {})
-        if isinstance(request_id, bool) or not isinstance(request_id, str | int) or not isinstance(method, str):
+        if isinstance(request_id, bool) or not isinstance(request_id, str | int):
             return self._error(None, RpcError(INVALID_REQUEST, "id must be a string or an integer"), None)
+        if not isinstance(method, str):
+            return self._error(request_id, RpcError(INVALID_REQUEST, "method must be a string"), None)
         era = None
         try:
             if not isinstance(params, dict):

@@ -292,3 +292,19 @@ def test_timestamps_are_written_iso_8601_with_a_zone():
     assert shown(shown("2026-11-27 06:45:16")) == "2026-11-27T06:45:16Z"  # dumping twice changes nothing
     assert shown("") is None and shown(None) is None
     assert Times().fields["at"].metadata["format"] == "date-time"
+
+
+def test_a_timestamp_reads_unix_time_as_number_or_text_and_never_fails_on_an_odd_value():
+    from marshmallow import Schema
+
+    class Times(Schema):
+        at = f.Timestamp()
+
+    def dumped(value):
+        return Times().dump({"at": value})["at"]
+
+    assert dumped(1767225600) == dumped("1767225600") == "2026-01-01T00:00:00.000Z"
+    assert dumped("2026-01-01 10:00:00") == "2026-01-01T10:00:00Z"  # an upstream's zone-less time: UTC
+    assert dumped("2026-01-01T10:00:00+01:00") == "2026-01-01T10:00:00+01:00"
+    assert dumped(1767225600000) == "1767225600000"  # milliseconds, out of range: passed on, not a 500
+    assert dumped(1e300) == "1e+300" and dumped("") is None and dumped(None) is None

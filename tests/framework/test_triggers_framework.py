@@ -464,3 +464,12 @@ def test_the_description_gives_every_trigger_a_recent_list_with_a_limit():
         assert endpoint.responses[0].schema["items"] in (demo_catalog.ItemEvent, demo_catalog.HookEvent)
     assert recent["WhenItemEvent"].path == "/triggers/when_item_event/recent"
     assert set(recent["WhenItemEvent"].query().fields) == {"kinds"}
+
+
+def test_a_callback_body_of_another_shape_is_400_and_stores_nothing(live):
+    with running_subscriber() as subscriber:
+        live.subscribe(subscriber.url)
+        assert live.fire([{"kind": "created"}]) == [400]  # no event_id: the receiver says so, never a 500
+    engine = runtime_of(live.app).engine
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM events").scalar() == 0

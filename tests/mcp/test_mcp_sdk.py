@@ -207,6 +207,9 @@ def test_malformed_requests_get_the_spec_errors(served):
     for raw, status, code in cases:
         answer = post(served, None, {"Content-Type": "application/json"}, raw)
         assert (answer.status_code, answer.json()["error"]["code"], answer.json()["id"]) == (status, code, None), raw
+    answer = post(served, None, {"Content-Type": "application/json"}, b'{"jsonrpc": "2.0", "id": 3, "method": 5}')
+    assert (answer.status_code, answer.json()["id"]) == (400, 3)
+    assert answer.json()["error"] == {"code": -32600, "message": "method must be a string"}
     # a known method with bad params, an unknown method: 2026-07-28 maps them to 400 and 404
     call = {
         "jsonrpc": "2.0",

@@ -72,7 +72,9 @@ class ImportContactsInput(InputSchema):
     force_empty = f.Boolean(
         load_default=False,
         summary="Erase With Empty Values",
-        description="When true, a field sent empty erases the value an existing contact has.",
+        description="Passed to E-goi, which then erases a value that a contact carries empty. This service reads an "
+        "empty value as not sent (no-code tools send one for every field left unmapped), so no empty value reaches "
+        "E-goi and this option erases nothing yet.",
         visibility="advanced",
         example=False,
     )

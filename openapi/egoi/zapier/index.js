@@ -2032,7 +2032,7 @@ module.exports = {
           "required": false,
           "type": "boolean",
           "placeholder": "False",
-          "helpText": "When true, a field sent empty erases the value an existing contact has."
+          "helpText": "Passed to E-goi, which then erases a value that a contact carries empty. This service reads an empty value as not sent (no-code tools send one for every field left unmapped), so no empty value reaches E-goi and this option erases nothing yet."
         },
         {
           "key": "notify",

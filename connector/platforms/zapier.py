@@ -274,12 +274,11 @@ class App:
     def create(self, endpoint: Endpoint) -> dict[str, Any]:
         operation = endpoint.declaration
         created = self.base(endpoint, self.inputs(operation.input_schema))
-        idempotent = any(p.name == HEADER for p in endpoint.parameters)
-        if idempotent:
+        if any(p.name == HEADER for p in endpoint.parameters):
             created["inputFields"] = [*created["inputFields"], RUN_ID_FIELD]
+            created["runIdField"] = RUN_ID_KEY  # the runtime makes the Idempotency-Key from this field
         return {
             **created,
-            "idempotent": idempotent,
             "outputFields": self.output_fields(operation.output_schema),
             "sample": self.sample(operation.output_schema, operation.response_example),
         }

@@ -1747,7 +1747,7 @@ module.exports = {
           }
         }
       },
-      "idempotent": true,
+      "runIdField": "_run_id",
       "outputFields": [
         {
           "key": "contact_id",
@@ -1970,7 +1970,7 @@ module.exports = {
           }
         }
       },
-      "idempotent": true,
+      "runIdField": "_run_id",
       "outputFields": [
         {
           "key": "contact_id",
@@ -2152,7 +2152,7 @@ module.exports = {
           }
         }
       },
-      "idempotent": true,
+      "runIdField": "_run_id",
       "outputFields": [
         {
           "key": "result",
@@ -2222,7 +2222,7 @@ module.exports = {
           "helpText": "Map a value unique to each run of this Zap, such as the ID of the item that triggered it. When Zapier replays this step for the same item, the service answers with the first result instead of acting twice (kept 24 hours). Left empty, every run acts."
         }
       ],
-      "idempotent": true,
+      "runIdField": "_run_id",
       "outputFields": [
         {
           "key": "tag_id",
@@ -2293,7 +2293,7 @@ module.exports = {
           "helpText": "Map a value unique to each run of this Zap, such as the ID of the item that triggered it. When Zapier replays this step for the same item, the service answers with the first result instead of acting twice (kept 24 hours). Left empty, every run acts."
         }
       ],
-      "idempotent": true,
+      "runIdField": "_run_id",
       "outputFields": [
         {
           "key": "tag_id",
@@ -2340,7 +2340,7 @@ module.exports = {
           "helpText": "Map a value unique to each run of this Zap, such as the ID of the item that triggered it. When Zapier replays this step for the same item, the service answers with the first result instead of acting twice (kept 24 hours). Left empty, every run acts."
         }
       ],
-      "idempotent": true,
+      "runIdField": "_run_id",
       "outputFields": [
         {
           "key": "automation_id",
@@ -2462,7 +2462,7 @@ module.exports = {
           "helpText": "Map a value unique to each run of this Zap, such as the ID of the item that triggered it. When Zapier replays this step for the same item, the service answers with the first result instead of acting twice (kept 24 hours). Left empty, every run acts."
         }
       ],
-      "idempotent": true,
+      "runIdField": "_run_id",
       "outputFields": [
         {
           "key": "messageId",
@@ -2600,7 +2600,7 @@ module.exports = {
           }
         }
       },
-      "idempotent": true,
+      "runIdField": "_run_id",
       "outputFields": [
         {
           "key": "messages[]messageId",
@@ -2656,7 +2656,7 @@ module.exports = {
           "helpText": "Map a value unique to each run of this Zap, such as the ID of the item that triggered it. When Zapier replays this step for the same item, the service answers with the first result instead of acting twice (kept 24 hours). Left empty, every run acts."
         }
       ],
-      "idempotent": true,
+      "runIdField": "_run_id",
       "outputFields": [
         {
           "key": "encoding",
@@ -2739,7 +2739,7 @@ module.exports = {
           "helpText": "Map a value unique to each run of this Zap, such as the ID of the item that triggered it. When Zapier replays this step for the same item, the service answers with the first result instead of acting twice (kept 24 hours). Left empty, every run acts."
         }
       ],
-      "idempotent": true,
+      "runIdField": "_run_id",
       "outputFields": [
         {
           "key": "valid",
@@ -3002,7 +3002,7 @@ module.exports = {
           }
         }
       },
-      "idempotent": true,
+      "runIdField": "_run_id",
       "outputFields": [
         {
           "key": "messageId",
@@ -3196,7 +3196,7 @@ module.exports = {
           }
         }
       },
-      "idempotent": true,
+      "runIdField": "_run_id",
       "outputFields": [
         {
           "key": "messages[]messageId",
@@ -3241,7 +3241,7 @@ module.exports = {
           "helpText": "Map a value unique to each run of this Zap, such as the ID of the item that triggered it. When Zapier replays this step for the same item, the service answers with the first result instead of acting twice (kept 24 hours). Left empty, every run acts."
         }
       ],
-      "idempotent": true,
+      "runIdField": "_run_id",
       "outputFields": [
         {
           "key": "messageId",
@@ -3332,7 +3332,7 @@ module.exports = {
           "helpText": "Map a value unique to each run of this Zap, such as the ID of the item that triggered it. When Zapier replays this step for the same item, the service answers with the first result instead of acting twice (kept 24 hours). Left empty, every run acts."
         }
       ],
-      "idempotent": true,
+      "runIdField": "_run_id",
       "outputFields": [
         {
           "key": "requestId",
@@ -3446,7 +3446,7 @@ module.exports = {
           "helpText": "Map a value unique to each run of this Zap, such as the ID of the item that triggered it. When Zapier replays this step for the same item, the service answers with the first result instead of acting twice (kept 24 hours). Left empty, every run acts."
         }
       ],
-      "idempotent": true,
+      "runIdField": "_run_id",
       "outputFields": [
         {
           "key": "requestId",
@@ -3538,7 +3538,7 @@ module.exports = {
           "helpText": "Map a value unique to each run of this Zap, such as the ID of the item that triggered it. When Zapier replays this step for the same item, the service answers with the first result instead of acting twice (kept 24 hours). Left empty, every run acts."
         }
       ],
-      "idempotent": true,
+      "runIdField": "_run_id",
       "outputFields": [
         {
           "key": "requestId",
@@ -3584,7 +3584,7 @@ module.exports = {
           "helpText": "Map a value unique to each run of this Zap, such as the ID of the item that triggered it. When Zapier replays this step for the same item, the service answers with the first result instead of acting twice (kept 24 hours). Left empty, every run acts."
         }
       ],
-      "idempotent": true,
+      "runIdField": "_run_id",
       "outputFields": [
         {
           "key": "requestId",
@@ -3634,7 +3634,7 @@ module.exports = {
           "helpText": "Map a value unique to each run of this Zap, such as the ID of the item that triggered it. When Zapier replays this step for the same item, the service answers with the first result instead of acting twice (kept 24 hours). Left empty, every run acts."
         }
       ],
-      "idempotent": true,
+      "runIdField": "_run_id",
       "outputFields": [
         {
           "key": "requestId",
@@ -3678,7 +3678,7 @@ module.exports = {
           "helpText": "Map a value unique to each run of this Zap, such as the ID of the item that triggered it. When Zapier replays this step for the same item, the service answers with the first result instead of acting twice (kept 24 hours). Left empty, every run acts."
         }
       ],
-      "idempotent": true,
+      "runIdField": "_run_id",
       "outputFields": [
         {
           "key": "requestId",

@@ -825,7 +825,7 @@ module.exports = {
           }
         }
       },
-      "idempotent": true,
+      "runIdField": "_run_id",
       "outputFields": [
         {
           "key": "id",
@@ -1117,7 +1117,7 @@ module.exports = {
           }
         }
       },
-      "idempotent": true,
+      "runIdField": "_run_id",
       "outputFields": [
         {
           "key": "id",
@@ -1357,7 +1357,7 @@ module.exports = {
           "helpText": "Map a value unique to each run of this Zap, such as the ID of the item that triggered it. When Zapier replays this step for the same item, the service answers with the first result instead of acting twice (kept 24 hours). Left empty, every run acts."
         }
       ],
-      "idempotent": true,
+      "runIdField": "_run_id",
       "outputFields": [
         {
           "key": "id",
@@ -1596,7 +1596,7 @@ module.exports = {
           "helpText": "Map a value unique to each run of this Zap, such as the ID of the item that triggered it. When Zapier replays this step for the same item, the service answers with the first result instead of acting twice (kept 24 hours). Left empty, every run acts."
         }
       ],
-      "idempotent": true,
+      "runIdField": "_run_id",
       "outputFields": [
         {
           "key": "id",

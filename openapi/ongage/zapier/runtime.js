@@ -90,20 +90,19 @@ const shapeObject = (data, shapes = {}) => {
   return body;
 };
 
-const RUN_ID = '_run_id'; // the create's "Run ID" field (connector/platforms/zapier.py RUN_ID_FIELD)
-
-/** The key of one run of a create: the Run ID the user mapped (the triggering item's id, say), with
- * the Zap and the action, so that a replay of that run is answered from its first result (kept 24
- * hours). No Run ID, no key: a key made from the input alone would answer later runs with the same
- * input from the first one, and their work would be lost. */
-const idempotencyKey = (z, bundle, key) => {
-  const run = (bundle.inputData || {})[RUN_ID];
+/** The key of one run of a create: the Run ID the user mapped (the triggering item's id, say), in
+ * the field the definition names (`runIdField`), with the Zap and the action, so that a replay of
+ * that run is answered from its first result (kept 24 hours). No Run ID, no key: a key made from the
+ * input alone would answer later runs with the same input from the first one, and their work would
+ * be lost. */
+const idempotencyKey = (z, bundle, definition) => {
+  const run = definition.runIdField && (bundle.inputData || {})[definition.runIdField];
   if (EMPTY.has(run)) return undefined;
   const zap = (bundle.meta && bundle.meta.zap && bundle.meta.zap.id) || '';
-  return z.hash('sha256', JSON.stringify([zap, key, String(run)]));
+  return z.hash('sha256', JSON.stringify([zap, definition.key, String(run)]));
 };
 
-const withoutRunId = (data) => Object.fromEntries(Object.entries(data || {}).filter(([name]) => name !== RUN_ID));
+const without = (data, field) => Object.fromEntries(Object.entries(data || {}).filter(([name]) => name !== field));
 
 /** Query parameters from the input: empty values are left out of a query string. */
 const query = (data) =>
@@ -176,11 +175,10 @@ const service = (config) => {
 
   const create = (definition) =>
     operation(definition, async (z, bundle) => {
-      const key = definition.idempotent ? idempotencyKey(z, bundle, definition.key) : undefined;
+      const key = idempotencyKey(z, bundle, definition);
       const headers = key ? { 'Idempotency-Key': key } : {};
-      const response = await call(z, definition, shapeObject(withoutRunId(bundle.inputData), definition.shape), {
-        headers,
-      });
+      const body = shapeObject(without(bundle.inputData, definition.runIdField), definition.shape);
+      const response = await call(z, definition, body, { headers });
       return response.data;
     });
 

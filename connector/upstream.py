@@ -26,7 +26,6 @@ import orjson
 import requests
 from requests import PreparedRequest
 from requests.adapters import HTTPAdapter
-from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers
 from urllib3.exceptions import HTTPError, NewConnectionError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
@@ -106,7 +105,8 @@ class ServiceAdapter(HTTPAdapter):
       parses the URL and walks the proxy settings: about 4 % of a CreateContact's CPU). Calls with
       proxies, a client certificate or other TLS settings take requests' own way.
     * No cookie is read from answers: one session serves every caller, so a cookie one credential
-      was given must never reach another's call (the session's jar refuses them too).
+      was given must never reach another's call (the session's jar refuses them too). The headers
+      stay urllib3's own case-insensitive mapping rather than being copied into another.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -132,7 +132,7 @@ class ServiceAdapter(HTTPAdapter):
     def build_response(self, req: PreparedRequest, resp: Any) -> requests.Response:
         response = requests.Response()
         response.status_code = resp.status
-        response.headers = CaseInsensitiveDict(resp.headers)
+        response.headers = resp.headers  # urllib3's HTTPHeaderDict, case-insensitive already: not copied
         response.encoding = get_encoding_from_headers(response.headers)
         response.raw = resp
         response.reason = resp.reason

@@ -8,7 +8,6 @@ the database (``Runtime.stores``; ``serve`` and ``worker`` open it at start-up),
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import threading
@@ -133,24 +132,7 @@ def create_app(config: Mapping[str, Any] | None = None, catalogs: list[Catalog] 
     pages = register_pages(app, catalogs, documents, sandbox=bool(settings.sandbox))
     _add_service_routes(app, catalogs, pages)
     _start_delivery_before_requests(app)
-    _freeze_start_up_heap()
     return app
-
-
-_start_up_heap_frozen = False
-
-
-def _freeze_start_up_heap() -> None:
-    """Move everything built so far (modules, the app, its specs and schemas) out of reach of
-    CPython's cyclic garbage collector, once per process: it lives as long as the process, and
-    the collections that requests trigger no longer walk it (``gc.freeze``, meant for long-lived
-    server processes; under ``connector serve`` it runs before the workers are forked, so their
-    collections also leave those shared pages unwritten). Later apps in the same process (tests)
-    are collected as usual."""
-    global _start_up_heap_frozen
-    if not _start_up_heap_frozen:
-        _start_up_heap_frozen = True
-        gc.freeze()
 
 
 def open_stores(settings: Settings) -> Stores:

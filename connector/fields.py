@@ -311,9 +311,10 @@ class Patterned(String):
 class _PatternedCalendarString(Patterned):
     """A string whose pattern and calendar validity are both checked; kept as the string sent.
 
-    ``calendar`` reads a value the pattern has already admitted (``fromisoformat``: the same
-    verdicts as ``strptime`` on those shapes, a month 13, a 30 February or a second 60 refused,
-    in C rather than in ``_strptime``'s Python)."""
+    ``calendar`` must read the value without error. It is ``fromisoformat``, in C, rather than
+    ``strptime``: on every shape the pattern admits (checked after it, by the validators) the two
+    give the same verdict (a month 13, a 30 February or a second 60 refused), and a value needs both
+    to pass, so what ``fromisoformat`` alone would accept (``20261231``) is still refused."""
 
     calendar: Callable[[str], Any] = staticmethod(dt.date.fromisoformat)
 
@@ -331,7 +332,6 @@ class Date(_PatternedCalendarString):
 
     pattern = DATE_PATTERN
     message = DATE_MESSAGE
-    calendar = staticmethod(dt.date.fromisoformat)
     length = 10
     hint = "date yyyy-mm-dd"
 

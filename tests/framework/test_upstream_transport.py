@@ -35,7 +35,10 @@ def read_request(conn: socket.socket, buffer: bytearray) -> bytes | None:
         if name.strip().lower() == b"content-length":
             length = int(value)
     while len(rest) < length:
-        rest += conn.recv(65536)
+        chunk = conn.recv(65536)
+        if not chunk:  # the client went away mid-body
+            return None
+        rest += chunk
     buffer[:] = rest[length:]
     return head + b"\r\n\r\n" + rest[:length]
 
@@ -110,7 +113,21 @@ def test_a_call_sends_exactly_the_method_path_credential_and_json_body(upstream)
     assert headers["x-acme-key"] == "secret-key"
     assert headers["content-type"] == "application/json"
     assert headers["content-length"] == str(len(body))
-    assert "cookie" not in headers
+
+
+def test_a_cookie_set_by_an_answer_is_never_sent_with_a_later_call(upstream):
+    def set_cookie(conn: socket.socket, _raw: bytes) -> bool:
+        body = b'{"id": 7}'
+        head = f"HTTP/1.1 200 OK\r\nSet-Cookie: session=for-key-a; Path=/\r\nContent-Length: {len(body)}\r\n\r\n"
+        conn.sendall(head.encode() + body)
+        return True
+
+    server = upstream(set_cookie)
+    service = service_at(server.url)
+    service.bind("key-a").get("/items")
+    service.bind("key-b").get("/items")
+    assert len(server.requests) == 2
+    assert all(b"\r\ncookie:" not in raw.lower() for _, raw in server.requests)
 
 
 def test_calls_reuse_one_pooled_connection_and_get_a_new_pool_after_close(upstream):
@@ -122,7 +139,7 @@ def test_calls_reuse_one_pooled_connection_and_get_a_new_pool_after_close(upstre
     assert [number for number, _ in server.requests] == [1, 1, 1]
     assert server.requests[0][1].startswith(b"GET /items?q=a+b HTTP/1.1\r\n")
     assert isinstance(service.adapter, ServiceAdapter)
-    service.adapter.close()  # closes its pools: the next call must open a fresh one, not fail
+    service.adapter.close()  # closes its pools: the next call opens a fresh one rather than failing
     assert call.get("/items") == {"id": 7}
     assert [number for number, _ in server.requests] == [1, 1, 1, 2]
 
@@ -153,11 +170,10 @@ def test_an_answer_cut_short_in_its_body_is_a_502(upstream):
 
 
 def test_a_refused_connection_is_a_502_and_a_silent_server_a_504(upstream):
-    with socket.socket() as probe:  # a port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
-    with pytest.raises(Problem) as raised:
-        service_at(closed).bind("k").get("/x")
+    with socket.socket() as bound:  # bound but not listening: connections are refused, and no
+        bound.bind(("127.0.0.1", 0))  # other process can take the port meanwhile
+        with pytest.raises(Problem) as raised:
+            service_at(f"http://127.0.0.1:{bound.getsockname()[1]}").bind("k").get("/x")
     assert raised.value.status == 502
 
     server = upstream(lambda _conn, _raw: time.sleep(2) or False)  # reads the request, never answers

@@ -112,10 +112,13 @@ def test_connector_worker_serves_its_delivery_metrics(tmp_path):
         }
         argv = [sys.executable, "-m", "connector.cli", "worker", "--metrics-port", str(port)]
         with running_server(argv, env, f"http://127.0.0.1:{port}/metrics", tmp_path / "worker.log"):
+            # the subscriber has the events a moment before the worker records them as delivered
             deadline = time.monotonic() + 20
-            while len(subscriber.delivered()) < 3 and time.monotonic() < deadline:
+            while time.monotonic() < deadline:
+                found = samples(f"http://127.0.0.1:{port}")
+                if len(subscriber.delivered()) >= 3 and count(found, "connector_outbox_pending_events") == 0:
+                    break
                 time.sleep(0.05)
-            found = samples(f"http://127.0.0.1:{port}")
     assert len(subscriber.delivered()) == 3
     assert count(found, "connector_webhook_delivery_attempts_total", outcome="delivered") == 3
     assert count(found, "connector_webhook_delivery_attempt_duration_seconds_count", outcome="delivered") == 3

@@ -145,6 +145,10 @@ class ServiceAdapter(HTTPAdapter):
         self._pools.clear()
         super().close()
 
+    def __setstate__(self, state: dict[str, Any]) -> None:  # unpickled: requests rebuilds its pool manager
+        super().__setstate__(state)
+        self._pools = {}
+
 
 def build_session(config: UpstreamSettings) -> requests.Session:
     """A session shared by all requests to one service: pooled keep-alive connections."""

@@ -13,7 +13,6 @@ minute per app under valgrind. Requires ``valgrind`` (``apt-get install valgrind
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import shutil
 import subprocess
@@ -26,8 +25,6 @@ ROOT = BENCH.parent
 for path in (str(ROOT), str(BENCH)):
     if path not in sys.path:
         sys.path.insert(0, path)
-
-from connector.testing.network import free_port  # noqa: E402  (after the checkout is on sys.path)
 
 WARM_UP = 200
 
@@ -66,17 +63,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("valgrind is not installed (apt-get install -y valgrind)")
     import request_cpu
 
-    port = free_port()
-    upstream = request_cpu.start_upstream(port)
-    try:
-        url = f"http://127.0.0.1:{port}"
+    with request_cpu.running_upstream() as url:
         print(f"# bench/instructions.py  {args.requests} calls per app after {WARM_UP} warm-up calls")
         for app in [a.strip() for a in args.apps.split(",") if a.strip()]:
             per_call = (instructions(app, url, args.requests) - instructions(app, url, 0)) / args.requests
             print(f"  {app:<9}  {per_call / 1e6:6.2f} M instructions per CreateContact", flush=True)
-    finally:
-        os.killpg(upstream.pid, 15)
-        upstream.wait(10)
     return 0
 
 

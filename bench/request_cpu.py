@@ -25,6 +25,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -37,6 +39,18 @@ from connector.testing.network import free_port  # noqa: E402  (after the checko
 
 BODY = {"list_id": 1, "email": "ana@example.com", "cellphone": "351-912345678", "birth_date": "1990-01-31"}
 PATHS = {"framework": "/egoi/actions/create_contact", "baseline": "/egoi/actions/create_contact"}
+
+
+@contextmanager
+def running_upstream() -> Iterator[str]:
+    """The fake upstream under gunicorn on a free port, for the block's duration; yields its URL."""
+    port = free_port()
+    upstream = start_upstream(port)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        os.killpg(upstream.pid, 15)
+        upstream.wait(10)
 
 
 def start_upstream(port: int) -> subprocess.Popen:
@@ -100,39 +114,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=7, help="batches per app (default 7)")
     parser.add_argument("--profile", action="store_true", help="print the framework's cProfile, by own time")
     args = parser.parse_args(argv)
-    port = free_port()
-    upstream = start_upstream(port)
-    try:
-        with tempfile.TemporaryDirectory(prefix="connector-bench-") as data_dir:
-            calls = {name: caller(app, PATHS[name]) for name, app in apps(f"http://127.0.0.1:{port}", data_dir).items()}
-            for call in calls.values():
-                call(200)  # warm-up: connections, caches
-            best = {name: float("inf") for name in calls}
-            for _ in range(args.repeats):
-                for name, call in calls.items():
-                    started = time.process_time()
-                    call(args.requests)
-                    best[name] = min(best[name], (time.process_time() - started) / args.requests * 1e6)
-            print(
-                f"# bench/request_cpu.py  {time.strftime('%Y-%m-%d %H:%M %Z')}  {os.cpu_count()} CPUs  "
-                f"load average {os.getloadavg()[0]:.2f}  {args.repeats} x {args.requests} requests each"
-            )
-            for name, value in best.items():
-                print(f"  {name:<9}  {value:6.0f} us CPU per CreateContact (best batch)")
-            ratio = best["baseline"] / best["framework"]
-            print(
-                f"  baseline / framework: {ratio:.2f}x (the requests per second one core allows, framework over baseline)"
-            )
-            if args.profile:
-                import cProfile
-                import pstats
+    with running_upstream() as upstream, tempfile.TemporaryDirectory(prefix="connector-bench-") as data_dir:
+        calls = {name: caller(app, PATHS[name]) for name, app in apps(upstream, data_dir).items()}
+        for call in calls.values():
+            call(200)  # warm-up: connections, caches
+        best = {name: float("inf") for name in calls}
+        for _ in range(args.repeats):
+            for name, call in calls.items():
+                started = time.process_time()
+                call(args.requests)
+                best[name] = min(best[name], (time.process_time() - started) / args.requests * 1e6)
+        print(
+            f"# bench/request_cpu.py  {time.strftime('%Y-%m-%d %H:%M %Z')}  {os.cpu_count()} CPUs  "
+            f"load average {os.getloadavg()[0]:.2f}  {args.repeats} x {args.requests} requests each"
+        )
+        for name, value in best.items():
+            print(f"  {name:<9}  {value:6.0f} us CPU per CreateContact (best batch)")
+        ratio = best["baseline"] / best["framework"]
+        print(
+            f"  baseline / framework: {ratio:.2f}x (the requests per second one core allows, framework over baseline)"
+        )
+        if args.profile:
+            import cProfile
+            import pstats
 
-                profiler = cProfile.Profile()
-                profiler.runcall(calls["framework"], args.requests)
-                pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
-    finally:
-        os.killpg(upstream.pid, 15)
-        upstream.wait(10)
+            profiler = cProfile.Profile()
+            profiler.runcall(calls["framework"], args.requests)
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
     return 0
 
 

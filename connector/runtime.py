@@ -147,6 +147,14 @@ def read_payload(method: str, text_input: TextInput) -> Any:
         raise Problem(400, f"The body is not valid JSON ({exc.msg} at position {exc.pos}).") from None
 
 
+def load_input(load: Callable[[Any], Any], raw: Any) -> Any:
+    """``load(raw)`` (a schema's load), its ValidationError turned into the 422 that names each field."""
+    try:
+        return load(raw)
+    except ValidationError as exc:
+        raise validation_problem(exc.messages) from None
+
+
 def credential_of(catalog: Catalog) -> str:
     value = request.headers.get(catalog.credential.header, "").strip()
     if not value:
@@ -215,11 +223,7 @@ def make_view(
         key = request.headers.get(HEADER) if store_of is not None else None
         if key is not None:
             check_key(key)
-        payload = read_payload(method, text_input)
-        try:
-            data = load(payload)
-        except ValidationError as exc:
-            raise validation_problem(exc.messages) from None
+        data = load_input(load, read_payload(method, text_input))
         if key is None:
             return run(data, credential)
         return run_once(data, credential, key)

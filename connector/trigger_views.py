@@ -38,13 +38,12 @@ from urllib.parse import urlencode
 
 import orjson
 from flask import Blueprint, Response, request
-from marshmallow import ValidationError
 
 from connector.declarations import Catalog
 from connector.errors import Problem, validation_problem
 from connector.jsonio import json_response
 from connector.ratelimit import CredentialLimit
-from connector.runtime import INTEGER, TextInput, credential_of, read_body, read_payload
+from connector.runtime import INTEGER, TextInput, credential_of, load_input, read_body, read_payload
 from connector.triggers import (
     LIMIT,
     MAX_LIMIT,
@@ -215,10 +214,7 @@ class TriggerRoutes:
         query = [(k, v) for k, v in request.args.items(multi=True) if k != framework]
         args = request.args.copy()
         args.pop(framework, None)
-        try:
-            return schema.load(text_input.read(args)), query
-        except ValidationError as exc:
-            raise validation_problem(exc.messages) from None
+        return load_input(schema.load, text_input.read(args)), query
 
     def poll_view(self, trigger: PollingTrigger) -> Callable[[], Response]:
         text_input = TextInput(trigger.input_schema)
@@ -272,10 +268,7 @@ class TriggerRoutes:
         def view() -> Response:
             credential = credential_of(self.catalog)
             self.hit(credential)
-            try:
-                data = load(read_payload("POST", text_input))
-            except ValidationError as exc:
-                raise validation_problem(exc.messages) from None
+            data = load_input(load, read_payload("POST", text_input))
             callback = check_callback_url(data["callback_url"], allow_private=self.allow_private)
             params = {k: v for k, v in data.items() if k != "callback_url"}
             try:
@@ -366,10 +359,7 @@ class TriggerRoutes:
         """A page of the subscription's events with their attempts, newest first (``status``,
         ``limit`` and ``before`` in the query)."""
         self._owned(subscription_id)
-        try:
-            query = DELIVERY_QUERY.load(DELIVERY_QUERY_TEXT.read(request.args))
-        except ValidationError as exc:
-            raise validation_problem(exc.messages) from None
+        query = load_input(DELIVERY_QUERY.load, DELIVERY_QUERY_TEXT.read(request.args))
         items, next_before = self.store.deliveries(
             subscription_id, query.get("limit") or PAGE_SIZE, query.get("before"), query.get("status")
         )
@@ -398,10 +388,7 @@ class TriggerRoutes:
     def replay(self, subscription_id: str) -> Response:
         """Send again every delivered or failed event received since ``since``, with its webhook-id."""
         self._owned(subscription_id)
-        try:
-            data = REPLAY.load(read_payload("POST", REPLAY_TEXT))
-        except ValidationError as exc:
-            raise validation_problem(exc.messages) from None
+        data = load_input(REPLAY.load, read_payload("POST", REPLAY_TEXT))
         status, requeued = self.store.replay(subscription_id, parse_instant(data["since"]))
         if status != ACTIVE:
             raise not_active(status)
@@ -426,10 +413,7 @@ class TriggerRoutes:
     def enable(self, subscription_id: str) -> Response:
         """Deliver again; the failed events are queued again unless ``retry_failed`` is false."""
         self._owned(subscription_id)
-        try:
-            data = ENABLE.load(read_payload("POST", ENABLE_TEXT))
-        except ValidationError as exc:
-            raise validation_problem(exc.messages) from None
+        data = load_input(ENABLE.load, read_payload("POST", ENABLE_TEXT))
         requeued = self.store.enable(subscription_id, retry_failed=data.get("retry_failed", True))
         if requeued is None:
             raise Problem(409, "This subscription has ended; subscribe again.", kind="subscription-ended")

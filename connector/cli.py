@@ -21,7 +21,9 @@ def metrics_directory(data_dir: str, port: int) -> str:
     """prometheus-client's multiprocess directory for this instance (``PROMETHEUS_MULTIPROC_DIR`` if
     set, else one per port in the data directory), emptied: each run counts from zero, and files of
     another run's processes would be added in."""
-    configured = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    from connector.metrics import MULTIPROCESS_DIR
+
+    configured = os.environ.get(MULTIPROCESS_DIR)
     directory = Path(configured) if configured else Path(data_dir).resolve() / f"metrics-{port}"
     directory.mkdir(parents=True, exist_ok=True)
     for stale in directory.glob("*.db"):
@@ -62,8 +64,10 @@ def serve(host: str, port: int, sandbox: bool, workers: int | None, threads: int
         overrides["PUBLIC_URL"] = f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}"
     # Every worker process counts into its own file there and a scrape of /metrics adds them up; set
     # before anything imports prometheus_client (connector.metrics imports it on first use).
-    own_metrics_dir = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir = metrics_directory(Settings.load(overrides).data_dir, port)
+    from connector.metrics import MULTIPROCESS_DIR
+
+    own_metrics_dir = MULTIPROCESS_DIR not in os.environ
+    os.environ[MULTIPROCESS_DIR] = metrics_dir = metrics_directory(Settings.load(overrides).data_dir, port)
     # Built before forking (preload): specs are generated once and the sandbox, if any, runs in
     # this master process where every worker reaches it over loopback.
     app = create_app(overrides)

@@ -416,7 +416,7 @@ class TriggerRoutes:
         data = load_input(ENABLE.load, read_payload("POST", ENABLE_TEXT))
         requeued = self.store.enable(subscription_id, retry_failed=data.get("retry_failed", True))
         if requeued is None:
-            raise Problem(409, "This subscription has ended; subscribe again.", kind="subscription-ended")
+            raise not_active(ENDED)
         if requeued:
             self.wake()
         return json_response(STATE_CHANGE.dump({"id": subscription_id, "status": "active", "requeued": requeued}))
@@ -427,7 +427,7 @@ class TriggerRoutes:
         subscription = self.store.get(subscription_id)
         assert subscription is not None
         if subscription.status == ENDED:
-            raise Problem(409, "This subscription has ended; subscribe again.", kind="subscription-ended")
+            raise not_active(ENDED)
         self.store.disable(subscription_id, "disabled by its owner")
         return json_response(STATE_CHANGE.dump({"id": subscription_id, "status": DISABLED, "requeued": 0}))
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +29,9 @@ class Call:
     body: dict[str, Any]
     rows: tuple[int, ...]
 
-    @property
+    @cached_property
     def key(self) -> str:
+        """The call's Idempotency-Key, from its action and body (hashed once: batches are large)."""
         canonical = orjson.dumps([self.action, self.body], option=orjson.OPT_SORT_KEYS)
         return KEY_PREFIX + hashlib.sha256(canonical).hexdigest()
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import requests
 
-from connector.idempotency import HEADER
+from connector.idempotency import HEADER, REPLAYED_HEADER
 
 RETRIES = 6  # connection failures and 5xx, with backoff 0.5, 1, 2, 4, 8, 16 s (about half a minute)
 WAIT_CAP = 300.0  # the longest Retry-After taken as given
@@ -71,9 +71,7 @@ class ActionClient:
             except requests.RequestException as error:
                 failures = self._back_off(failures, f"cannot reach {self.url}: {type(error).__name__}")
                 continue
-            answer = Answer(
-                response.status_code, _json(response), response.headers.get("Idempotent-Replayed") == "true"
-            )
+            answer = Answer(response.status_code, _json(response), response.headers.get(REPLAYED_HEADER) == "true")
             if response.status_code == 429 or (
                 response.status_code == 409 and _kind(answer) == "idempotency-key-in-use"
             ):

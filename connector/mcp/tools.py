@@ -53,10 +53,6 @@ class Tool:
     output_schema: dict[str, Any] | None
     definition: dict[str, Any] = field(repr=False)
 
-    @property
-    def takes_idempotency_key(self) -> bool:
-        return self.method == "POST"
-
 
 def build_tools(description: Description, document: dict[str, Any]) -> dict[str, Tool]:
     """Every tool of a catalog, by name, in the order of its OpenAPI document."""
@@ -109,7 +105,7 @@ def _input_schema(operation: dict[str, Any], translator: Translator) -> tuple[di
     return query_object(as_query, translator), path_parameters
 
 
-def _output_schema(endpoint: Endpoint, operation: dict[str, Any], translator: Translator) -> dict[str, Any] | None:
+def _output_schema(operation: dict[str, Any], translator: Translator) -> dict[str, Any] | None:
     for status, response in operation["responses"].items():
         if status.startswith("2") and "application/json" in response.get("content", {}):
             return translator.root(response["content"]["application/json"]["schema"])
@@ -200,7 +196,7 @@ def model_description(endpoint: Endpoint, input_schema: dict[str, Any], takes_ke
 def _tool(endpoint: Endpoint, operation: dict[str, Any], translator: Translator) -> Tool:
     name = _name(endpoint)
     input_schema, path_parameters = _input_schema(operation, translator)
-    output_schema = _output_schema(endpoint, operation, translator)
+    output_schema = _output_schema(operation, translator)
     hints = annotations(endpoint, endpoint.summary)
     takes_key = endpoint.method == "post"
     definition: dict[str, Any] = {

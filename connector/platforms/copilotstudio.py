@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from connector.mcp.tools import COPILOT_STUDIO
 from connector.platforms import Platform
 from connector.platforms.powerautomate import api_properties
 from connector.spec.description import Description
@@ -22,7 +23,7 @@ from connector.spec.documents import encode
 DEFINITION = "copilotstudio.apiDefinition.swagger.json"
 PROPERTIES = "copilotstudio.apiProperties.json"
 PROTOCOL = "mcp-streamable-1.0"
-MCP_PATH = "/mcp/copilotstudio"  # the MCP endpoint with the tool schemas Copilot Studio keeps
+MCP_PATH = f"/mcp/{COPILOT_STUDIO}"  # the MCP endpoint with the tool schemas Copilot Studio keeps
 
 
 def definition(description: Description) -> dict[str, Any]:

@@ -21,7 +21,7 @@ import hashlib
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -367,7 +367,7 @@ class SubscriptionStore:
                 return status, 0
             return status, outbox.replay(connection, subscription_id, since)
 
-    def received(self, catalog: str, trigger: str, credential: str, limit: int) -> list[tuple[str, dict[str, Any]]]:
+    def received(self, catalog: str, trigger: str, credential: str, limit: int) -> Iterator[tuple[str, dict[str, Any]]]:
         """``(event key, event)`` of the latest ``limit`` events received for the credential's
         subscriptions to ``trigger`` (ended ones included: their events were real), newest first,
         whatever became of their delivery; a trigger's recent list is made of them."""
@@ -383,7 +383,7 @@ class SubscriptionStore:
                 .order_by(events.c.id.desc())
                 .limit(limit)
             ).all()
-        return [(row.event_key, orjson.loads(row.payload)) for row in rows]
+        return ((row.event_key, orjson.loads(row.payload)) for row in rows)  # decoded as far as read
 
 
 # --- leases: how delivery workers share the subscriptions ---------------------------------------------

@@ -328,19 +328,11 @@ class App:
 
     @staticmethod
     def limit(recent: Endpoint | None) -> int | None:
-        """The most items ``/recent`` gives at once, when it takes a ``limit``."""
+        """The most items ``/recent`` gives at once: its ``limit`` parameter's maximum (the framework's
+        own parameter; a trigger's input may not declare one, see ``Trigger.check``)."""
         if recent is None:
             return None
-        limit = recent.query().fields.get("limit") if recent.query is not None else None
-        if limit is None:
-            for parameter in recent.parameters:
-                if parameter.name == "limit":
-                    return int(parameter.schema.get("maximum", 100))
-            return None
-        for validator in limit.validators:
-            if isinstance(validator, validate.Range) and validator.max is not None:
-                return int(validator.max)
-        return 100
+        return next((int(p.schema.get("maximum", 100)) for p in recent.parameters if p.name == "limit"), None)
 
     def test_call(self, searches: list[Endpoint]) -> dict[str, Any]:
         """The cheapest authenticated call: a lookup that needs no input, the subscription list, a

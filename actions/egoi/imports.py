@@ -11,8 +11,8 @@ from typing import Any
 
 from marshmallow import ValidationError, validate, validates_schema
 
-from actions.egoi.fields import CONTACT_STATUS, list_id
-from actions.egoi.schemas import ContactFields, WithExtra, contact_body
+from actions.egoi.fields import list_id
+from actions.egoi.schemas import NewContactFields, contact_body
 from connector import fields as f
 from connector.bulk import ImportsRows
 from connector.declarations import Action, EmptySchema, InputSchema, OutputSchema
@@ -29,14 +29,8 @@ MAX_NOTIFY = 20
 EXTRA_COLUMN = re.compile(r"^extra[_.](\d+)$")
 
 
-class ImportRow(WithExtra, ContactFields):
+class ImportRow(NewContactFields):
     """One contact of an import: the fields CreateContact takes, but the list."""
-
-    require_any_of = ("email", "cellphone", "phone")
-
-    status = f.Choice(
-        CONTACT_STATUS, summary="Status", description="Status of the contact; E-goi uses active when not set."
-    )
 
 
 def missing_compare_field(contact: dict[str, Any], compare_field: str) -> dict[str, list[str]]:

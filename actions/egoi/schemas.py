@@ -122,14 +122,20 @@ class OnContact(InList):
     )
 
 
-class CreateContactInput(WithExtra, ContactFields, InList):
-    """A new contact for one list; at least one of email, cellphone or phone."""
+class NewContactFields(WithExtra, ContactFields):
+    """The fields of a contact to create (CreateContact, each row of ImportContacts); at least one of
+    email, cellphone or phone."""
 
     require_any_of = ("email", "cellphone", "phone")
 
     status = f.Choice(
         CONTACT_STATUS, summary="Status", description="Status of the contact; E-goi uses active when not set."
     )
+
+
+class CreateContactInput(NewContactFields, InList):
+    """A new contact for one list; at least one of email, cellphone or phone."""
+
     upsert = f.Boolean(
         load_default=False,
         summary="Update If Exists",
